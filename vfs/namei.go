@@ -77,7 +77,8 @@ func (w *walker) walk(start Vnode, path string, flags NameiFlags) (*Nameidata, e
 			cur.Rele()
 		}
 	}
-	mustDir := strings.HasSuffix(path, "/")
+	// "a/" and "a/." both demand that a be (or lead to) a directory.
+	mustDir := strings.HasSuffix(path, "/") || strings.HasSuffix(path, "/.")
 	comps := splitPath(path)
 	if len(comps) == 0 {
 		// "/" or "." style paths that name the start itself.
