@@ -22,6 +22,9 @@ func (p *Proc) Read(fd int, b []byte) (int, error) {
 	if f.dir {
 		return 0, syscall.EISDIR
 	}
+	if f.special {
+		return 0, nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n, err := f.vn.Read(b, f.off)
@@ -45,6 +48,9 @@ func (p *Proc) Pread(fd int, b []byte, off int64) (int, error) {
 	}
 	if off < 0 {
 		return 0, syscall.EINVAL
+	}
+	if f.special {
+		return 0, nil
 	}
 	n, err := f.vn.Read(b, off)
 	return n, errno(err)
@@ -85,6 +91,9 @@ func (p *Proc) Pwrite(fd int, b []byte, off int64) (int, error) {
 func (p *Proc) write(f *file, b []byte, off int64) (int, int64, error) {
 	if !f.writable() {
 		return 0, off, syscall.EBADF
+	}
+	if f.special {
+		return 0, off, syscall.ENXIO
 	}
 	if err := p.rofs(); err != nil {
 		return 0, off, err

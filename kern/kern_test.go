@@ -183,8 +183,11 @@ func TestNamespace(t *testing.T) {
 		t.Fatal(a.Size)
 	}
 	must("mknod fifo", p.Mknod("/fifo", vfs.S_IFIFO|0644, 0))
-	_, err := p.Open("/fifo", syscall.O_RDONLY, 0)
-	wantErr(t, "open fifo", err, syscall.ENXIO)
+	fd, err := p.Open("/fifo", syscall.O_RDWR, 0)
+	wantErr(t, "open fifo", err, nil)
+	_, err = p.Write(fd, []byte("x"))
+	wantErr(t, "write fifo", err, syscall.ENXIO)
+	p.Close(fd)
 
 	// Getdents with cookies, in chunks.
 	for _, n := range []string{"1", "2", "3", "4", "5"} {

@@ -29,6 +29,8 @@ type file struct {
 	mu    sync.Mutex // guards off
 	off   int64      // byte offset, or readdir cookie for directories
 	dir   bool
+	// special marks a device node, fifo or socket.
+	special bool
 }
 
 // NewProc makes a process whose root and working directory are the root of

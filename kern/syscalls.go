@@ -156,6 +156,14 @@ func (p *Proc) open(path string, flags int, mode uint32) (int, error) {
 		return fail(syscall.EISDIR)
 	}
 	f.dir = a.IsDir()
+	switch a.Type() {
+	case vfs.S_IFCHR, vfs.S_IFBLK, vfs.S_IFIFO, vfs.S_IFSOCK:
+		// A rump kernel has no drivers behind the image's device nodes and
+		// no peer on its fifos: the node opens (so that io/fs walkers can
+		// stat it through a descriptor), reads find nothing and writes
+		// fail with ENXIO, "no such device".
+		f.special = true
+	}
 	if !created {
 		writing := acc != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
 		var want uint32
@@ -170,12 +178,6 @@ func (p *Proc) open(path string, flags int, mode uint32) (int, error) {
 		}
 		if err := vfs.Access(&a, c.cred, want); err != nil {
 			return fail(err)
-		}
-		switch a.Type() {
-		case vfs.S_IFCHR, vfs.S_IFBLK, vfs.S_IFIFO, vfs.S_IFSOCK:
-			// A rump kernel has no drivers behind the image's device
-			// nodes: the device does not exist here.
-			return fail(syscall.ENXIO)
 		}
 		if flags&syscall.O_TRUNC != 0 && a.Type() == vfs.S_IFREG {
 			if flags&syscall.O_CREAT == 0 {
