@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ukfs": func() { os.Exit(ukfsMain(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/*.txtar against the real ukfs binary. Fixture
+// images are built inside the scripts by the formats' own tools; a script
+// guarded by [!xorriso] is skipped when xorriso is missing, except in CI
+// (CI=true), where a missing tool fails the test.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("TZ", "UTC")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "xorriso", "sfdisk", "root":
+				if cond == "root" {
+					return os.Geteuid() == 0, nil
+				}
+				if _, err := exec.LookPath(cond); err != nil {
+					if os.Getenv("CI") == "true" {
+						return false, fmt.Errorf("%s is required in CI: %v", cond, err)
+					}
+					return false, nil
+				}
+				return true, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// status N CMD ARGS... runs CMD and checks its exit status is N.
+			"status": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: status N command [args...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				if err != nil {
+					ts.Fatalf("status: %v", err)
+				}
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				if err != nil {
+					ee, ok := err.(*exec.ExitError)
+					if !ok {
+						ts.Fatalf("status: %v", err)
+					}
+					got = ee.ExitCode()
+				}
+				if got != want {
+					ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+				}
+			},
+		},
+	})
+}
