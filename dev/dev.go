@@ -8,6 +8,21 @@
 // beyond its partition. Partition suffixes on the image path
 // (%DISKLABEL:e%, %MBR:2%, %GPT:1%, %OFFSET:start,size%) choose the window.
 //
+// Entry points:
+//
+//   - Open opens an image path (regular file or block device) with an
+//     optional partition suffix and locks the window (see lock.go);
+//   - Select picks a window of an already open Device by suffix, and
+//     SplitSpec separates a spec into path and suffix;
+//   - Partitions lists the disklabel, MBR and GPT partitions of a whole
+//     image, so that an image holding partitions and no file system at
+//     offset 0 can be refused with the list (Partition.Suffix names each);
+//   - NewMem is a Device over a byte slice, for tests and fuzzing;
+//   - Cache is a bounded write-back block cache for file-system metadata.
+//
+// The on-disk partition structures are decoded in mbr.go, gpt.go and
+// disklabel.go, with their sizes pinned by a test.
+//
 // dev knows nothing of file systems.
 package dev
 
