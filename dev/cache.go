@@ -24,8 +24,10 @@ import (
 // holding the cache lock, so readers of different blocks do not wait for
 // each other; writes back to the device are done under it.
 //
-// A file system that writes a block to the Device directly (file data in a
-// block that used to hold metadata) must Invalidate it here first.
+// A file system that writes to the Device directly (file data) must
+// Invalidate those blocks (InvalidateRange for a byte range), even blocks it
+// never read through the cache: read-ahead may have cached them, and a
+// block that held metadata may still be dirty here.
 type Cache struct {
 	d         Device
 	bs        int64
@@ -359,6 +361,35 @@ func (c *Cache) Invalidate(blk int64) {
 	if b, ok := c.blocks[blk]; ok {
 		c.lru.Remove(b.elem)
 		delete(c.blocks, blk)
+	}
+}
+
+// InvalidateRange drops every block that meets the byte range
+// [off, off+n), dirty ones included (see Invalidate).
+func (c *Cache) InvalidateRange(off, n int64) {
+	if n <= 0 || off < 0 {
+		return
+	}
+	first, last := off/c.bs, (off+n-1)/c.bs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	drop := func(b *cblock) {
+		c.lru.Remove(b.elem)
+		delete(c.blocks, b.n)
+	}
+	if last-first+1 > int64(len(c.blocks)) {
+		for k, b := range c.blocks {
+			if k >= first && k <= last {
+				drop(b)
+			}
+		}
+		return
+	}
+	for k := first; k <= last; k++ {
+		if b, ok := c.blocks[k]; ok {
+			drop(b)
+		}
 	}
 }
 

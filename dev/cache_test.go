@@ -218,6 +218,20 @@ func TestCacheInvalidate(t *testing.T) {
 	if b, _ := c.Get(1); b[0] != 7 {
 		t.Error("Invalidate did not drop the block")
 	}
+	// Read-ahead cached blocks 2 and 3; a direct write of file data over
+	// them is made visible by InvalidateRange.
+	d.WriteAt([]byte{8, 8}, 3071)
+	c.InvalidateRange(3071, 2)
+	if b, _ := c.Get(2); b[1023] != 8 {
+		t.Error("InvalidateRange did not drop block 2")
+	}
+	if b, _ := c.Get(3); b[0] != 8 {
+		t.Error("InvalidateRange did not drop block 3")
+	}
+	c.InvalidateRange(0, 1<<40) // larger than the cache: walks the map
+	if len(c.blocks) != 0 {
+		t.Errorf("%d blocks left after invalidating everything", len(c.blocks))
+	}
 	c.Write(2, bytes.Repeat([]byte{5}, 1024))
 	c.InvalidateAll()
 	c.Flush()
