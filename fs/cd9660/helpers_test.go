@@ -164,7 +164,7 @@ func listDir(t testing.TB, vn vfs.Vnode) []vfs.Dirent {
 
 // compareTree walks the source tree and the mounted one and checks names,
 // types, sizes, contents and (with rr) modes, owners, times and symlinks.
-func compareTree(t *testing.T, m vfs.Mount, src string, rr bool) {
+func compareTree(t *testing.T, m vfs.Mount, src string, rr, hardlinks bool) {
 	t.Helper()
 	inodes := map[uint64]uint64{} // source ino -> image ino (hard links)
 	var walk func(rel string, vn vfs.Vnode)
@@ -245,7 +245,7 @@ func compareTree(t *testing.T, m vfs.Mount, src string, rr bool) {
 						t.Errorf("%s: content differs (%v)", p, err)
 					}
 				}
-				if rr && st.Nlink > 1 {
+				if hardlinks && st.Nlink > 1 {
 					if prev, ok := inodes[st.Ino]; ok && prev != a.Ino {
 						t.Errorf("%s: hard link ino %d, other link %d", p, a.Ino, prev)
 					}
