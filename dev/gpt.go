@@ -134,6 +134,12 @@ func readGPT(d Device) ([]Partition, error) {
 		if berr == nil {
 			return bparts, nil
 		}
+		if !isTableErr(perr) {
+			return nil, perr
+		}
+		if !isTableErr(berr) {
+			return nil, berr
+		}
 		if errors.Is(perr, errNoTable) && errors.Is(berr, errNoTable) {
 			continue
 		}

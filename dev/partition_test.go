@@ -399,3 +399,30 @@ func TestDisklabelInsideMBR(t *testing.T) {
 		t.Errorf("Partitions = %v", parts)
 	}
 }
+
+func TestPartitionString(t *testing.T) {
+	p := Partition{Scheme: SchemeGPT, Index: 2, Start: 1048576, Size: 2097152, Type: "Linux filesystem", Label: "root"}
+	if s := p.String(); s != `%GPT:2% start 1048576 size 2097152 Linux filesystem "root"` {
+		t.Errorf("String = %s", s)
+	}
+	p = Partition{Scheme: SchemeDisklabel, Index: 4, Start: 512, Size: 1024, Type: "MSDOS"}
+	if s := p.String(); s != "%DISKLABEL:e% start 512 size 1024 MSDOS" {
+		t.Errorf("String = %s", s)
+	}
+}
+
+// failDevice fails every read, like an image on a dying disk.
+type failDevice struct{ Device }
+
+func (failDevice) ReadAt([]byte, int64) (int, error) { return 0, errors.New("input/output error") }
+
+func TestPartitionsIOError(t *testing.T) {
+	d := failDevice{NewMem(make([]byte, 1<<20), true)}
+	if _, err := Partitions(d); err == nil {
+		t.Error("Partitions hid an I/O error")
+	}
+	_, err := Select(d, "%MBR:1%")
+	wantErr(t, err, "mem: reading the MBR: input/output error")
+	_, err = Select(d, "%GPT:1%")
+	wantErr(t, err, "mem: reading the GPT: input/output error")
+}
