@@ -43,7 +43,7 @@ func (v *cvn) Lookup(n string) (vfs.Vnode, error) {
 	return v.fs.wrap(v.Vnode.Lookup(n))
 }
 func (v *cvn) Write(p []byte, off int64) (int, error) { return v.Vnode.(vfs.Writer).Write(p, off) }
-func (v *cvn) Setattr(sa *vfs.SetAttr) error         { return v.Vnode.(vfs.Setattrer).Setattr(sa) }
+func (v *cvn) Setattr(sa *vfs.SetAttr) error          { return v.Vnode.(vfs.Setattrer).Setattr(sa) }
 func (v *cvn) Create(c *vfs.Cred, n string, m uint32) (vfs.Vnode, error) {
 	return v.fs.wrap(v.Vnode.(vfs.Creator).Create(c, n, m))
 }
