@@ -1,6 +1,10 @@
 package e2e
 
-import "os"
+import (
+	"crypto/sha256"
+	"hash"
+	"os"
+)
 
 func isRoot() bool { return os.Geteuid() == 0 }
 
@@ -12,3 +16,6 @@ func canFUSE() bool {
 	f.Close()
 	return true
 }
+
+// newHasher returns the hash used to compare streams.
+func newHasher() hash.Hash { return sha256.New() }
