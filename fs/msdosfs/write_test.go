@@ -89,7 +89,7 @@ func sampleTree(t testing.TB, dir string, nfiles int) {
 	}
 	writeFile(t, filepath.Join(deep, "bottom.txt"), []byte("deep"))
 	for i := 0; i < nfiles; i++ {
-		writeFile(t, filepath.Join(dir, "many", fmt.Sprintf("file number %04d.dat", i)), []byte(fmt.Sprint(i)))
+		writeFile(t, filepath.Join(dir, "many", fmt.Sprintf("%04d file number.dat", i)), []byte(fmt.Sprint(i)))
 	}
 }
 
@@ -155,7 +155,7 @@ func TestWriteOps(t *testing.T) {
 			// Delete some files, truncate, append.
 			many := tm.mustWalk(t, "many")
 			for i := 0; i < 50; i += 3 {
-				nm := fmt.Sprintf("file number %04d.dat", i)
+				nm := fmt.Sprintf("%04d file number.dat", i)
 				if err := many.Remove(nm); err != nil {
 					t.Fatal(err)
 				}
