@@ -105,6 +105,21 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
+// TestWizard: with P2K_WIZARDUID=0 every caller acts as root, as in
+// NetBSD's p2k.
+func TestWizard(t *testing.T) {
+	s := startServer(t, "allow_other,wizard")
+	openUp(t, s.mnt)
+	write(t, s.mnt+"/secret", "secret\n", 0600)
+	if out, ok := asUser(t, s.mnt, "cat secret && echo more >> secret && touch new"); !ok || !strings.Contains(out, "secret") {
+		t.Errorf("as uid 1000 in wizard mode: %q ok=%v", out, ok)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.mnt+"/new", &st); err != nil || st.Uid != 0 {
+		t.Errorf("file made in wizard mode: uid %d, %v; want 0", st.Uid, err)
+	}
+}
+
 // TestUnmountExits: fusermount3 -u ends the server with exit status 0 and
 // every vnode reference given back.
 func TestUnmountExits(t *testing.T) {

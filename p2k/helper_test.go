@@ -65,7 +65,10 @@ func TestHelperServe(t *testing.T) {
 			fs.SetReadOnly(true)
 			fl.ReadOnly = true
 		case "nocache":
-			cfg.EntryTimeout, cfg.AttrTimeout, cfg.KeepCache = 0, 0, false
+			// P2K_NOCACHE: no name, attribute or page cache.
+			cfg.EntryTimeout, cfg.AttrTimeout, cfg.KeepCache, cfg.DirectIO = 0, 0, false, true
+		case "wizard":
+			cfg.HasWizard, cfg.WizardUID = true, 0
 		case "debug":
 			cfg.Debug = true
 		}
@@ -218,7 +221,7 @@ func (s *server) refStats(t *testing.T) (refs, nodes, bad int) {
 
 func (s *server) readStats(t *testing.T) (refs, nodes, bad int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		data, err := os.ReadFile(s.stats)
 		if err == nil {

@@ -28,7 +28,7 @@ var posixExcluded = map[string]string{
 // TestPosix runs go-fuse's POSIX conformance suite against a read-write
 // memfs served through the bridge, each case in a fresh directory.
 func TestPosix(t *testing.T) {
-	for _, opts := range []string{"", "default_permissions"} {
+	for _, opts := range []string{"", "default_permissions", "nocache"} {
 		name := "p2k_checks"
 		if opts != "" {
 			name = opts
