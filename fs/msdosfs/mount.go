@@ -142,9 +142,6 @@ func readGeometry(d dev.Device, gemdos bool) (*geometry, error) {
 		if p.FSVer != 0 {
 			return nil, fmt.Errorf("unsupported FAT32 version %d.%d", p.FSVer>>8, p.FSVer&0xFF)
 		}
-		if p.TotSec16 != 0 {
-			return nil, fmt.Errorf("FAT32 with a 16-bit sector count")
-		}
 		if gemdos {
 			return nil, fmt.Errorf("GEMDOS does not know FAT32")
 		}
@@ -163,22 +160,25 @@ func readGeometry(d dev.Device, gemdos bool) (*geometry, error) {
 	if nc < 1 {
 		return nil, fmt.Errorf("no data clusters")
 	}
-	// FAT type by cluster count, as the FAT spec says (GEMDOS: NetBSD's
-	// rule, FAT12 up to 0xff0-2 clusters).
+	// FAT type: the FAT32 BPB layout (no fixed root, 32-bit FAT size)
+	// means FAT32, as NetBSD and Linux decide (mkfs.fat -F 32 makes small
+	// FAT32 volumes below the spec's 65525 clusters); otherwise the
+	// cluster count decides as the FAT spec says (GEMDOS: NetBSD's rule,
+	// FAT12 up to 0xff0-2 clusters).
 	switch {
+	case p.fat32:
+		g.fatType = 32
 	case gemdos && nc <= 0xff0-2:
 		g.fatType = 12
 	case gemdos:
 		g.fatType = 16
 	case nc < 4085:
 		g.fatType = 12
-	case nc < 65525:
-		g.fatType = 16
 	default:
-		g.fatType = 32
-	}
-	if (g.fatType == 32) != p.fat32 {
-		return nil, fmt.Errorf("BPB layout (FAT32 extension %v) contradicts the cluster count %d (FAT%d)", p.fat32, nc, g.fatType)
+		g.fatType = 16
+		if nc > 65524 {
+			nc = 65524 // FAT16 cannot address more
+		}
 	}
 	if nc > 0x0FFFFFF5 {
 		nc = 0x0FFFFFF5
