@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
@@ -63,6 +65,8 @@ func richTree(t *testing.T, src string, bigDir int) {
 	if os.Geteuid() == 0 {
 		os.Lchown(filepath.Join(src, "modes/private"), 1234, 5678)
 		syscall.Mkfifo(filepath.Join(src, "modes/fifo"), 0o644)
+		syscall.Mknod(filepath.Join(src, "modes/null"), syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3)))
+		syscall.Mknod(filepath.Join(src, "modes/disk"), syscall.S_IFBLK|0o640, int(unix.Mkdev(8, 300)))
 	}
 	if bigDir > 0 {
 		for i := 0; i < bigDir; i++ {
@@ -95,14 +99,14 @@ func TestXorrisoRockRidgeJoliet(t *testing.T) {
 	// xorriso splits a long target over SL entries and CE areas.
 	os.Symlink(strings.Repeat("a-rather-long-component/", 35)+"end", filepath.Join(src, "links/verylong"))
 	iso := filepath.Join(dir, "x.iso")
-	mkiso(t, "xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-joliet-long", "--hardlinks", "-o", iso, src)
+	mkiso(t, "xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-joliet-long", "--hardlinks", "-V", "My Volume", "-o", iso, src)
 	m := mountFile(t, iso, "")
 	if !m.rr || m.ftype != ftRRIP {
 		t.Fatal("Rock Ridge not used")
 	}
 	compareTree(t, m, src, true, true)
 	info := m.Info()
-	if info.Type != "cd9660" || !contains(info.Features, "rockridge") || !contains(info.Features, "joliet") {
+	if info.Type != "cd9660" || info.Label != "My Volume" || !contains(info.Features, "rockridge") || !contains(info.Features, "joliet") {
 		t.Errorf("info %+v", info)
 	}
 }

@@ -136,6 +136,7 @@ func (m *mnt) buildIndex(n *node) *dirIndex {
 	}
 	buf := make([]byte, min(chunk, size))
 	var pending *entry
+	ceBudget := int64(maxDirCEBytes)
 	flush := func() {
 		if pending != nil {
 			if pending.multi {
@@ -187,7 +188,7 @@ scan:
 					}
 				}
 				flush()
-				pending = m.newEntry(n, &rec, start+dirOff, uint32(dirOff))
+				pending = m.newEntry(&rec, start+dirOff, uint32(dirOff), &ceBudget)
 				if pending != nil && !pending.multi {
 					flush()
 				}
@@ -290,7 +291,7 @@ func (m *mnt) addExtent(e *entry, rec *layout.DirectoryRecord) {
 // recOff, or nil if the record is hidden (a Rock Ridge RE, the relocated
 // directory's stand-in below rr_moved, which NetBSD does not list:
 // cd9660_rrip_reldir makes its name empty) or its name is unusable.
-func (m *mnt) newEntry(dir *node, rec *layout.DirectoryRecord, recOff int64, dirOff uint32) *entry {
+func (m *mnt) newEntry(rec *layout.DirectoryRecord, recOff int64, dirOff uint32, budget *int64) *entry {
 	e := &entry{
 		raw:    append([]byte(nil), rec.Name...),
 		start:  dirOff,
@@ -303,7 +304,7 @@ func (m *mnt) newEntry(dir *node, rec *layout.DirectoryRecord, recOff int64, dir
 	var ri rrInfo
 	if m.rr {
 		var err error
-		ri, err = m.analyzeRR(rec, false)
+		ri, err = m.analyzeRR(rec, false, budget)
 		if err != nil {
 			m.warnf("cd9660: record at byte %d: %v", recOff, err)
 			e.err = syscall.EIO
@@ -482,7 +483,7 @@ func (m *mnt) loadDir(key uint64, parentHint uint64) (*node, error) {
 	var ri rrInfo
 	if m.rr {
 		var err error
-		ri, err = m.analyzeRR(&dot, key == m.rootKey)
+		ri, err = m.analyzeRR(&dot, key == m.rootKey, nil)
 		if err != nil {
 			m.warnf("cd9660: directory at byte %d: %v", key, err)
 			return nil, syscall.EIO
@@ -496,7 +497,7 @@ func (m *mnt) loadDir(key uint64, parentHint uint64) (*node, error) {
 		if dd, ok := layout.DecodeDirectoryRecord(blk[dot.Length:]); ok && dd.IsDotDot() {
 			n.parent = uint64((int64(dd.Extent.LE()) + int64(dd.ExtAttrLength)) * m.bs)
 			if m.rr {
-				if pri, err := m.analyzeRR(&dd, false); err == nil && pri.hasPL {
+				if pri, err := m.analyzeRR(&dd, false, nil); err == nil && pri.hasPL {
 					n.parent = uint64(int64(pri.pl) * m.bs)
 				}
 			}

@@ -256,6 +256,9 @@ func compareTree(t *testing.T, m vfs.Mount, src string, rr, hardlinks bool) {
 				if a.Mode != st.Mode {
 					t.Errorf("%s: mode %o, want %o", p, a.Mode, st.Mode)
 				}
+				if (a.Mode&vfs.S_IFMT == vfs.S_IFCHR || a.Mode&vfs.S_IFMT == vfs.S_IFBLK) && a.Rdev != st.Rdev {
+					t.Errorf("%s: rdev %#x, want %#x", p, a.Rdev, st.Rdev)
+				}
 				if a.Uid != st.Uid || a.Gid != st.Gid {
 					t.Errorf("%s: owner %d:%d, want %d:%d", p, a.Uid, a.Gid, st.Uid, st.Gid)
 				}

@@ -279,7 +279,7 @@ func (m *mnt) detectRR() (ok bool, skip, skip0 int, id string, err error) {
 		if !found {
 			continue
 		}
-		werr := m.walkSUSP(su[s0:], func(e *layout.Entry) {
+		werr := m.walkSUSP(su[s0:], nil, func(e *layout.Entry) {
 			if e.Signature() != "ER" || id != "" {
 				return
 			}

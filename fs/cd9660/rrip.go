@@ -14,11 +14,14 @@ import (
 
 // Bounds on SUSP continuation areas: a record's chain of CE areas may not
 // revisit an area, have more than maxCEHops links or more than maxCEBytes
-// in all; one area is at most maxCEArea bytes.
+// in all; one area is at most maxCEArea bytes. Parsing one directory may
+// read at most maxDirCEBytes of continuation areas in all, so that a
+// hostile directory of many records with long chains stays cheap.
 const (
-	maxCEHops  = 1024
-	maxCEBytes = 4 << 20
-	maxCEArea  = 64 << 10
+	maxCEHops     = 1024
+	maxCEBytes    = 4 << 20
+	maxCEArea     = 64 << 10
+	maxDirCEBytes = 64 << 20
 )
 
 var (
@@ -29,8 +32,9 @@ var (
 
 // walkSUSP calls fn for each SUSP entry of area and of the continuation
 // areas CE entries chain to. ST ends an area; PD is padding. As NetBSD's
-// cd9660_rrip_loop only version-1 entries are used.
-func (m *mnt) walkSUSP(area []byte, fn func(e *layout.Entry)) error {
+// cd9660_rrip_loop only version-1 entries are used. budget, if not nil, is
+// decreased by the continuation bytes read and must stay positive.
+func (m *mnt) walkSUSP(area []byte, budget *int64, fn func(e *layout.Entry)) error {
 	var visited map[int64]bool
 	hops, total := 0, 0
 	for {
@@ -83,6 +87,11 @@ func (m *mnt) walkSUSP(area []byte, fn func(e *layout.Entry)) error {
 		if hops > maxCEHops || total > maxCEBytes {
 			return errCELimit
 		}
+		if budget != nil {
+			if *budget -= n; *budget < 0 {
+				return errCELimit
+			}
+		}
 		buf := make([]byte, n)
 		if err := m.readFull(buf, pos); err != nil {
 			return err
@@ -120,8 +129,9 @@ type rrInfo struct {
 
 // analyzeRR gathers the Rock Ridge entries of a record. rootDot says the
 // record is the root's "." (whose SP skip is rrSkip0 rather than rrSkip).
-// A continuation-chain error is returned with what was gathered.
-func (m *mnt) analyzeRR(rec *layout.DirectoryRecord, rootDot bool) (rrInfo, error) {
+// A continuation-chain error is returned with what was gathered. budget is
+// walkSUSP's.
+func (m *mnt) analyzeRR(rec *layout.DirectoryRecord, rootDot bool, budget *int64) (rrInfo, error) {
 	var ri rrInfo
 	su := rec.SystemUse
 	skip := m.rrSkip
@@ -137,7 +147,7 @@ func (m *mnt) analyzeRR(rec *layout.DirectoryRecord, rootDot bool) (rrInfo, erro
 	nameDone, nameBad := false, false
 	var sl slBuilder
 	slDone := false
-	err := m.walkSUSP(su, func(e *layout.Entry) {
+	err := m.walkSUSP(su, budget, func(e *layout.Entry) {
 		switch e.Signature() {
 		case "PX":
 			if p, serial, hasSerial, ok := layout.DecodePX(e.Data); ok && !ri.hasPX {
@@ -239,16 +249,20 @@ func (m *mnt) analyzeRR(rec *layout.DirectoryRecord, rootDot bool) (rrInfo, erro
 }
 
 // pnDev converts a PN entry to a Linux device number the way NetBSD's
-// cd9660_rrip_device reads it: with high 0, low is a whole NetBSD dev_t
-// (major in bits 8-19, minor in bits 0-7 and 20-31); otherwise high is the
-// major and the NetBSD minor of low the minor.
+// cd9660_rrip_device reads it: with high 0, low is a whole 32-bit dev_t
+// (major in bits 8-19, minor in bits 0-7 and 20-31; NetBSD's and Linux's
+// encodings agree there, which is what xorriso writes); otherwise high is
+// the major and low the minor. For the latter NetBSD takes minor(low),
+// which equals low below 256 but drops bits 8-19 of the larger minors
+// genisoimage writes (it splits a 64-bit dev_t into major and minor), so
+// low is taken whole, as Linux's isofs does.
 func pnDev(high, low uint32) uint64 {
-	nbMajor := func(x uint32) uint32 { return (x & 0x000fff00) >> 8 }
-	nbMinor := func(x uint32) uint32 { return (x & 0x000000ff) | ((x & 0xfff00000) >> 12) }
 	if high == 0 {
-		return unix.Mkdev(nbMajor(low), nbMinor(low))
+		major := (low & 0x000fff00) >> 8
+		minor := (low & 0x000000ff) | ((low & 0xfff00000) >> 12)
+		return unix.Mkdev(major, minor)
 	}
-	return unix.Mkdev(high, nbMinor(low))
+	return unix.Mkdev(high, low)
 }
 
 // slBuilder assembles a symlink target from SL component records (RRIP
