@@ -66,6 +66,10 @@ type Bridge struct {
 
 	logged  sync.Map // error strings already logged
 	nlogged atomic.Int32
+
+	// noXattr: the file system has no extended attributes at all (its
+	// root vnode lacks vfs.Xattrer).
+	noXattr bool
 }
 
 // handle is an open file or directory.
@@ -99,6 +103,8 @@ func NewBridge(m vfs.Mount, cfg Config) (*Bridge, error) {
 		handles:       map[uint64]*handle{},
 		nextFh:        1,
 	}
+	_, hasX := root.(vfs.Xattrer)
+	b.noXattr = !hasX
 	return b, nil
 }
 
@@ -1339,10 +1345,10 @@ func (b *Bridge) GetXAttr(cancel <-chan struct{}, h *fuse.InHeader, attr string,
 	if !st.Ok() {
 		return 0, st
 	}
-	if _, ok := n.vn.(vfs.Xattrer); !ok {
-		// ENOSYS makes the kernel stop asking (it answers EOPNOTSUPP
-		// itself), which spares a round trip per write for
-		// security.capability on file systems without attributes.
+	if b.noXattr {
+		// ENOSYS makes the kernel stop asking for the whole mount (it
+		// answers EOPNOTSUPP itself), which spares a round trip per write
+		// for security.capability on file systems without attributes.
 		return 0, fuse.ENOSYS
 	}
 	if err := b.xattrCheck(n, b.cred(&h.Caller), attr, false); err != nil {
