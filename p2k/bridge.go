@@ -35,6 +35,10 @@ type Config struct {
 	// operation (NetBSD p2k's P2K_WIZARDUID); gid and groups stay.
 	HasWizard bool
 	WizardUID uint32
+	// SyncInterval, if not zero, makes Serve flush the mount that often
+	// after a change (FUSE has no sync(2) request; DESIGN.md wants dirty
+	// metadata no older than a few seconds).
+	SyncInterval time.Duration
 	// Debug logs one line per operation through Logf.
 	Debug bool
 	// Logf reports errors that are not errnos (logged once each) and,
@@ -63,6 +67,7 @@ type Bridge struct {
 	// operations in flight; closed then refuses new ones.
 	lock   sync.RWMutex
 	closed bool
+	dirty  atomic.Bool // changed since the last Sync
 
 	logged  sync.Map // error strings already logged
 	nlogged atomic.Int32
@@ -150,7 +155,25 @@ func (b *Bridge) wlock() bool {
 	return true
 }
 
-func (b *Bridge) wunlock() { b.lock.Unlock() }
+func (b *Bridge) wunlock() {
+	b.dirty.Store(true)
+	b.lock.Unlock()
+}
+
+// Sync flushes the mount if anything changed since the last Sync, under
+// the writer lock so that no change is half done.
+func (b *Bridge) Sync() error {
+	if !b.dirty.Load() || b.m.ReadOnly() {
+		return nil
+	}
+	b.lock.Lock()
+	defer b.lock.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.dirty.Store(false)
+	return b.m.Sync()
+}
 
 // rele gives back a reference the node table dropped; the caller holds
 // the writer lock.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // asUser runs a shell command as uid/gid 1000 and returns its combined
@@ -117,6 +118,19 @@ func TestWizard(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(s.mnt+"/new", &st); err != nil || st.Uid != 0 {
 		t.Errorf("file made in wizard mode: uid %d, %v; want 0", st.Uid, err)
+	}
+}
+
+// TestSyncer: changes are flushed to the file system within the sync
+// interval, without an fsync.
+func TestSyncer(t *testing.T) {
+	s := startServer(t, "sync")
+	write(t, s.mnt+"/f", "data", 0644)
+	time.Sleep(300 * time.Millisecond)
+	os.Remove(s.stats)
+	s.cmd.Process.Signal(syscall.SIGUSR1)
+	if _, _, _, syncs := s.readAllStats(t); syncs == 0 {
+		t.Errorf("no Sync within 300ms of a write (interval 50ms)")
 	}
 }
 

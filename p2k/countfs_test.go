@@ -13,8 +13,14 @@ import (
 // twice.
 type countFS struct {
 	*memfs.FS
-	refs atomic.Int64
-	bad  atomic.Int64 // Rele on a reference already given back
+	refs  atomic.Int64
+	bad   atomic.Int64 // Rele on a reference already given back
+	syncs atomic.Int64
+}
+
+func (c *countFS) Sync() error {
+	c.syncs.Add(1)
+	return c.FS.Sync()
 }
 
 func newCountFS() *countFS { return &countFS{FS: memfs.New()} }

@@ -286,7 +286,7 @@ func isDevNull(f *os.File) bool {
 // P2K_NOCACHE (neither, nor attributes), P2K_DEBUG and P2K_WIZARDUID.
 // Problems with the variables are reported through warn.
 func ConfigFromEnv(warn func(format string, args ...any)) Config {
-	cfg := Config{EntryTimeout: 5 * time.Second, AttrTimeout: 5 * time.Second, KeepCache: true}
+	cfg := Config{EntryTimeout: 5 * time.Second, AttrTimeout: 5 * time.Second, KeepCache: true, SyncInterval: 5 * time.Second}
 	_, nocache := os.LookupEnv("P2K_NOCACHE")
 	if _, ok := os.LookupEnv("P2K_NOCACHE_NAME"); ok || nocache {
 		cfg.EntryTimeout = 0

@@ -67,6 +67,8 @@ func TestHelperServe(t *testing.T) {
 		case "nocache":
 			// P2K_NOCACHE: no name, attribute or page cache.
 			cfg.EntryTimeout, cfg.AttrTimeout, cfg.KeepCache, cfg.DirectIO = 0, 0, false, true
+		case "sync":
+			cfg.SyncInterval = 50 * time.Millisecond
 		case "wizard":
 			cfg.HasWizard, cfg.WizardUID = true, 0
 		case "debug":
@@ -79,7 +81,7 @@ func TestHelperServe(t *testing.T) {
 		os.Exit(2)
 	}
 	writeStats := func() {
-		s := fmt.Sprintf("refs=%d nodes=%d bad=%d\n", fs.refs.Load(), srv.Bridge().Nodes(), fs.bad.Load())
+		s := fmt.Sprintf("refs=%d nodes=%d bad=%d syncs=%d\n", fs.refs.Load(), srv.Bridge().Nodes(), fs.bad.Load(), fs.syncs.Load())
 		os.WriteFile(stats+".tmp", []byte(s), 0644)
 		os.Rename(stats+".tmp", stats)
 	}
@@ -221,11 +223,17 @@ func (s *server) refStats(t *testing.T) (refs, nodes, bad int) {
 
 func (s *server) readStats(t *testing.T) (refs, nodes, bad int) {
 	t.Helper()
+	refs, nodes, bad, _ = s.readAllStats(t)
+	return
+}
+
+func (s *server) readAllStats(t *testing.T) (refs, nodes, bad, syncs int) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		data, err := os.ReadFile(s.stats)
 		if err == nil {
-			if _, err := fmt.Sscanf(string(data), "refs=%d nodes=%d bad=%d", &refs, &nodes, &bad); err != nil {
+			if _, err := fmt.Sscanf(string(data), "refs=%d nodes=%d bad=%d syncs=%d", &refs, &nodes, &bad, &syncs); err != nil {
 				t.Fatalf("stats %q: %v", data, err)
 			}
 			return

@@ -81,7 +81,27 @@ func Serve(m vfs.Mount, mountpoint string, cfg Config, fl MountFlags) (*Server, 
 	if !cfg.DirectIO {
 		setReadahead(mountpoint, 1024)
 	}
+	if cfg.SyncInterval > 0 && !m.ReadOnly() {
+		go s.syncer(cfg.SyncInterval)
+	}
 	return s, nil
+}
+
+// syncer flushes the mount every interval while it is served, as NetBSD's
+// syncer thread does in the rump kernel.
+func (s *Server) syncer(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if err := s.b.Sync(); err != nil {
+				s.b.logf("p2k: sync: %v", err)
+			}
+		}
+	}
 }
 
 // setReadahead raises the kernel's readahead window for the mount (a
