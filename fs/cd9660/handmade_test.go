@@ -6,6 +6,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rumpfs/rumpfs/vfs"
 )
@@ -342,6 +345,110 @@ func TestHandBlockSize512(t *testing.T) {
 	}
 	if data, _ := readAll(vn); string(data) != "small blocks" {
 		t.Errorf("f: %q", data)
+	}
+	vn.Rele()
+}
+
+func TestHandExtAttr(t *testing.T) {
+	im := newImage(40)
+	xar := im.b[30*hbs:]
+	both16(xar[0:], 1000) // owner
+	both16(xar[4:], 100)  // group
+	xar[8] = 0x10 | 0x40  // other may neither read nor execute
+	xar[180] = 1          // version
+	copy(xar[10:], "2020010203040500")
+	copy(xar[27:], "2019050607080900")
+	im.fill(31, []byte("after the XAR"))
+	r := rec("X.TXT;1", 30, 13, 0, nil)
+	r[1] = 1 // one block of extended attributes before the data
+	im.dir(18, 18, nil, r)
+	for _, opts := range []string{"", "extatt"} {
+		m := im.mount(t, opts)
+		vn, err := lookupPath(t, m, "x.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The data starts after the XAR whatever the option, as NetBSD.
+		if data, _ := readAll(vn); string(data) != "after the XAR" {
+			t.Errorf("%q: data %q", opts, data)
+		}
+		a, _ := vn.Getattr()
+		want := vfs.Attr{Mode: vfs.S_IFREG | 0555}
+		if opts == "extatt" {
+			want = vfs.Attr{Mode: vfs.S_IFREG | 0550, Uid: 1000, Gid: 100}
+			if !a.Mtime.Equal(time.Date(2019, 5, 6, 7, 8, 9, 0, time.UTC)) || !a.Ctime.Equal(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)) {
+				t.Errorf("extatt times m %v c %v", a.Mtime, a.Ctime)
+			}
+		}
+		if a.Mode != want.Mode || a.Uid != want.Uid || a.Gid != want.Gid {
+			t.Errorf("%q: mode %o owner %d:%d", opts, a.Mode, a.Uid, a.Gid)
+		}
+		vn.Rele()
+	}
+}
+
+func TestHandRockRidgeTimes(t *testing.T) {
+	im := newImage(40)
+	im.fill(30, []byte("x"))
+	var long []byte
+	for _, s := range []string{"2001020304050600", "2002030405060700"} {
+		b := []byte(s)
+		long = append(long, append(b, 4)...) // GMT+1
+	}
+	tfLong := susp("TF", append([]byte{0x80 | 0x02 | 0x04}, long...)...)
+	tfShort := susp("TF", 0x01|0x02|0x08, 101, 1, 1, 0, 0, 0, 0, 102, 2, 2, 0, 0, 0, 0xF8, 103, 3, 3, 0, 0, 0, 0)
+	pn := susp("PN", append(b32(0), b32(0x0103)...)...)
+	dotSU := append(spEntry(), erEntry()...)
+	im.dir(18, 18, dotSU,
+		rec("LONG;1", 30, 1, 0, append(nmEntry("long"), tfLong...)),
+		rec("SHORT;1", 30, 1, 0, append(nmEntry("short"), tfShort...)),
+		rec("DEV;1", 0, 0, 0, append(append(nmEntry("dev"), pxEntry(vfs.S_IFCHR|0600)...), pn...)),
+	)
+	m := im.mount(t, "")
+	get := func(name string) vfs.Attr {
+		vn, err := lookupPath(t, m, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer vn.Rele()
+		a, _ := vn.Getattr()
+		return a
+	}
+	a := get("long")
+	if !a.Mtime.Equal(time.Date(2001, 2, 3, 3, 5, 6, 0, time.UTC)) || !a.Atime.Equal(time.Date(2002, 3, 4, 4, 6, 7, 0, time.UTC)) || !a.Ctime.Equal(a.Mtime) {
+		t.Errorf("long form: m %v a %v c %v", a.Mtime, a.Atime, a.Ctime)
+	}
+	a = get("short")
+	if !a.Btime.Equal(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)) || !a.Mtime.Equal(time.Date(2002, 2, 2, 2, 0, 0, 0, time.UTC)) ||
+		!a.Ctime.Equal(time.Date(2003, 3, 3, 0, 0, 0, 0, time.UTC)) || !a.Atime.Equal(a.Mtime) {
+		t.Errorf("short form: b %v m %v a %v c %v", a.Btime, a.Mtime, a.Atime, a.Ctime)
+	}
+	a = get("dev")
+	if a.Mode != vfs.S_IFCHR|0600 || a.Rdev != unix.Mkdev(1, 3) {
+		t.Errorf("dev: mode %o rdev %#x", a.Mode, a.Rdev)
+	}
+}
+
+func TestHandBadJolietFallsBack(t *testing.T) {
+	im := newImage(40)
+	// Move the terminator to 18 and put a Joliet SVD at 17 whose root
+	// points past the image; the root directory moves to block 19.
+	copy(im.b[18*hbs:19*hbs], im.b[17*hbs:18*hbs])
+	svd := im.b[17*hbs : 18*hbs]
+	copy(svd, im.b[16*hbs:17*hbs])
+	svd[0] = 2
+	copy(svd[88:], "%/E")
+	copy(svd[156:], rec("\x00", 9999, hbs, 2, nil))
+	copy(im.b[16*hbs+156:], rec("\x00", 19, hbs, 2, nil))
+	im.fill(30, []byte("x"))
+	im.dir(19, 19, nil, rec("PLAIN.TXT;1", 30, 1, 0, nil))
+	m := im.mount(t, "")
+	if m.joliet != 0 {
+		t.Fatal("bad Joliet tree used")
+	}
+	vn, err := lookupPath(t, m, "plain.txt")
+	if err != nil {
+		t.Fatal(err)
 	}
 	vn.Rele()
 }

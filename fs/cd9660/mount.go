@@ -154,10 +154,17 @@ func mount(d dev.Device, args *vfs.MountArgs) (*mnt, error) {
 		m.ftype = ftDefault
 	}
 	if !m.rr && !op.nojoliet && svd != nil {
+		// NetBSD refuses the mount when the Joliet descriptor is bad;
+		// the primary tree is still good, so we fall back to it.
 		if err := m.setVolume(svd); err != nil {
-			return nil, mountErr("%s: Joliet descriptor: %v", d.Name(), err)
+			m.warnf("cd9660: %s: Joliet descriptor ignored: %v", d.Name(), err)
+			m.setVolume(pvd)
+		} else if _, err := m.loadDir(m.rootKey, m.rootKey); err != nil {
+			m.warnf("cd9660: %s: Joliet root directory unreadable, using the primary tree", d.Name())
+			m.setVolume(pvd)
+		} else {
+			m.joliet = svd.JolietLevel()
 		}
-		m.joliet = svd.JolietLevel()
 	}
 
 	// Info.
