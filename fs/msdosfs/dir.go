@@ -33,6 +33,7 @@ type dirList struct {
 	byName map[string]*dent
 	shorts map[[11]byte]*dent
 	count  int
+	dups   bool // some names shadow others (foreign images only)
 }
 
 // slotOff is the device offset of slot i of directory n.
@@ -176,15 +177,23 @@ func (m *mount) parseDir(raw []byte, root bool) *dirList {
 		dl.count++
 		if _, dup := dl.shorts[de.Name]; !dup {
 			dl.shorts[de.Name] = e
+		} else {
+			dl.dups = true
 		}
 		k := fold(decodeShort(de.Name, false, false))
 		if _, dup := dl.byName[k]; !dup {
 			dl.byName[k] = e
+		} else {
+			dl.dups = true
 		}
 	}
 	// Long names take precedence over short ones in lookups.
 	for _, e := range longs {
-		dl.byName[fold(e.name)] = e
+		k := fold(e.name)
+		if o, ok := dl.byName[k]; ok && o != e {
+			dl.dups = true
+		}
+		dl.byName[k] = e
 	}
 	// Slots after the end marker are free even if they hold garbage.
 	for i := dl.end; i < nslots; i++ {
@@ -572,6 +581,9 @@ func (n *node) removeEntry(e *dent) error {
 	}
 	// Another entry may answer to a name this one shadowed.
 	for _, o := range dl.at {
+		if !dl.dups {
+			break
+		}
 		if o == nil {
 			continue
 		}
