@@ -21,7 +21,12 @@
 // and an ER names RRIP; otherwise Joliet is used if present, otherwise the
 // plain names (lower-cased, version stripped). The mount options are
 // NetBSD mount_cd9660's: norrip (nrr), nojoliet, gens, nocasetrans
-// (nomaplcase), maplcase, rrcaseins, extatt. Data is read straight from the
+// (nomaplcase), maplcase, rrcaseins, extatt. As in NetBSD, the relocated
+// directories' stand-ins (RE) are hidden but rr_moved itself stays listed,
+// and records with the "existence" (hidden) flag are shown. Inode numbers
+// are NetBSD's: the byte address of a file's directory record, or of a
+// directory's "." record (a Rock Ridge 1.12 PX serial number replaces the
+// former, so hard links agree). Data is read straight from the
 // device in one ReadAt per extent piece; directories are parsed once into
 // a bounded per-directory index.
 package cd9660
