@@ -235,6 +235,7 @@ type mount struct {
 	nextFree  uint32
 	fsiDirty  bool
 	unmounted bool
+	atime     bool // record access dates (rw, not noatime, long names)
 
 	// The in-memory node cache (NetBSD's vcache).
 	nmu   sync.Mutex
@@ -316,6 +317,7 @@ func (fsType) Mount(d dev.Device, args *vfs.MountArgs) (vfs.Mount, error) {
 		if err := m.bc.flush(); err != nil {
 			return nil, fmt.Errorf("msdos: %s: %v", m.name, err)
 		}
+		m.atime = !opts.noatime && !opts.shortNames
 		m.stop = make(chan struct{})
 		m.done = make(chan struct{})
 		go m.flusher()
@@ -334,7 +336,7 @@ func (m *mount) flusher() {
 		case <-m.stop:
 			return
 		case <-t.C:
-			if m.bc.dirtyCount() > 0 || m.fsiDirty {
+			if m.bc.dirtyCount() > 0 || m.fsiDirty || m.atime {
 				m.mu.Lock()
 				if !m.unmounted {
 					_ = m.syncLocked(false)
@@ -454,6 +456,26 @@ func (m *mount) syncLocked(devSync bool) error {
 		return nil
 	}
 	var first error
+	if m.atime {
+		m.nmu.Lock()
+		var acc []*node
+		for _, n := range m.nodes {
+			if n.accessed.Load() {
+				acc = append(acc, n)
+			}
+		}
+		m.nmu.Unlock()
+		today, _, _ := timeToDOS(m.now(), m.opts.loc)
+		for _, n := range acc {
+			n.accessed.Store(false)
+			if n.de.AccDate != today && !n.unlinked {
+				n.de.AccDate = today
+				if err := n.writeEntry(); err != nil && first == nil {
+					first = err
+				}
+			}
+		}
+	}
 	if m.fsiValid && m.fsiDirty && m.freeMap != nil {
 		buf := make([]byte, fsInfoSize)
 		if err := m.bc.read(m.fsinfoOff, buf); err == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,9 @@ type node struct {
 	// Guarded by m.mu (shared for reads, exclusive for changes).
 	de       dirent
 	unlinked bool
+	// accessed: read since the last sync; the access date is written
+	// then (NetBSD's DE_ACCESS), as reads only share the lock.
+	accessed atomic.Bool
 
 	// Guarded by m.nmu.
 	refs int
@@ -324,6 +328,9 @@ func (n *node) Read(p []byte, off int64) (int, error) {
 	}
 	if int64(len(p)) > size-off {
 		p = p[:size-off]
+	}
+	if m.atime {
+		n.accessed.Store(true)
 	}
 	done := 0
 	for done < len(p) {

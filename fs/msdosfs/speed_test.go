@@ -104,3 +104,38 @@ func TestReadSpeed(t *testing.T) {
 	tm.unmount(t)
 	fsck(t, img)
 }
+
+// TestAccessDate: a read records the access date (unless noatime).
+func TestAccessDate(t *testing.T) {
+	img := mkfs(t, 2000, "-F", "12")
+	for _, opt := range []string{"", "noatime"} {
+		tm := mountImg(t, img, false, "")
+		root := tm.mustWalk(t, "")
+		c, _ := root.Create(vfs.RootCred, "f", 0644)
+		c.(*node).Write([]byte("x"), 0)
+		old := time.Date(2001, 2, 3, 0, 0, 0, 0, time.Local)
+		c.(*node).Setattr(&vfs.SetAttr{Valid: vfs.SetAtime, Atime: old})
+		c.Rele()
+		tm.unmount(t)
+		tm = mountImg(t, img, false, opt)
+		c = tm.mustWalk(t, "f")
+		c.Read(make([]byte, 10), 0)
+		c.Rele()
+		tm.unmount(t)
+		tm = mountImg(t, img, true, "")
+		c = tm.mustWalk(t, "f")
+		a, _ := c.Getattr()
+		if got := a.Atime.Year() != 2001; got != (opt == "") {
+			t.Errorf("opt %q: atime %v", opt, a.Atime)
+		}
+		c.Rele()
+		root.Rele()
+		tm.unmount(t)
+		root2 := mountImg(t, img, false, "")
+		r := root2.mustWalk(t, "")
+		r.Remove("f")
+		r.Rele()
+		root2.unmount(t)
+	}
+	fsck(t, img)
+}
