@@ -236,7 +236,7 @@ func listDir(t testing.TB, vn vfs.Vnode) map[string]vfs.Dirent {
 type cmpOpts struct {
 	nsec     bool // nanosecond times stored
 	xattrs   bool
-	noMtime  bool // the source tree's times are not the image's
+	noMtime  bool                 // the source tree's times are not the image's
 	expMtime map[string]time.Time // overrides from fixture edits
 }
 
