@@ -293,3 +293,40 @@ func fsckLive(t *testing.T, tm *tmount) {
 	t.Helper()
 	fsckCheck(t, tm.img, true)
 }
+
+// TestRootFull: the fixed FAT12/16 root directory gives ENOSPC when full,
+// and a deleted entry's slots are reused.
+func TestRootFull(t *testing.T) {
+	img := mkfs(t, 2000, "-F", "12", "-r", "16")
+	tm := mountImg(t, img, false, "")
+	root := tm.mustWalk(t, "")
+	made := 0
+	for i := 0; ; i++ {
+		c, err := root.Create(vfs.RootCred, fmt.Sprintf("long file name %d", i), 0644)
+		if err != nil {
+			if errno(err) != syscall.ENOSPC {
+				t.Fatalf("create: %v", err)
+			}
+			break
+		}
+		c.Rele()
+		made++
+	}
+	if made != 5 { // 3 slots each in 16
+		t.Errorf("made %d files in a 16-entry root", made)
+	}
+	if err := root.Remove("long file name 2"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := root.Create(vfs.RootCred, "again name", 0644)
+	if err != nil {
+		t.Fatalf("slot reuse: %v", err)
+	}
+	c.Rele()
+	root.Rele()
+	want := t.TempDir()
+	for _, nm := range []string{"long file name 0", "long file name 1", "long file name 3", "long file name 4", "again name"} {
+		writeFile(t, filepath.Join(want, nm), nil)
+	}
+	checkImage(t, tm, want)
+}
