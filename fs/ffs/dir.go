@@ -1,0 +1,496 @@
+package ffs
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/rumpfs/rumpfs/fs/ffs/layout"
+	"github.com/rumpfs/rumpfs/vfs"
+)
+
+// dirent is one decoded directory entry with its place.
+type dirent struct {
+	off    int64 // byte offset of the entry in the directory
+	ino    uint32
+	reclen int
+	typ    uint8
+	name   string
+}
+
+// parseChunk decodes the entries of one DIRBLKSIZ chunk found at
+// directory offset base, checking them as ufs_dirbadentry does: reclen a
+// positive multiple of 4 that stays inside the chunk and holds the name,
+// name length at most MAXNAMLEN with no NUL or '/', inode in range.
+func (n *node) parseChunk(chunk []byte, base int64, fn func(dirent) bool) error {
+	g := n.m.g
+	for pos := 0; pos < len(chunk); {
+		h, ok := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
+		if !ok {
+			return n.dirBad(base+int64(pos), "truncated entry")
+		}
+		rl := int(h.Reclen)
+		if rl < layout.DirectHeaderSize || rl%4 != 0 || pos+rl > len(chunk) {
+			return n.dirBad(base+int64(pos), fmt.Sprintf("bad reclen %d", rl))
+		}
+		if h.Ino != 0 {
+			nl := int(h.Namlen)
+			if nl == 0 || nl > layout.MAXNAMLEN || layout.DirSize(nl) > rl {
+				return n.dirBad(base+int64(pos), fmt.Sprintf("bad name length %d", nl))
+			}
+			if uint64(h.Ino) >= g.maxino() {
+				return n.dirBad(base+int64(pos), fmt.Sprintf("inode %d out of range", h.Ino))
+			}
+			name := chunk[pos+8 : pos+8+nl]
+			for _, c := range name {
+				if c == 0 || c == '/' {
+					return n.dirBad(base+int64(pos), "bad character in name")
+				}
+			}
+			if !fn(dirent{off: base + int64(pos), ino: h.Ino, reclen: rl, typ: h.Type, name: string(name)}) {
+				return errStop
+			}
+		} else if !fn(dirent{off: base + int64(pos), reclen: rl}) {
+			return errStop
+		}
+		pos += rl
+	}
+	return nil
+}
+
+var errStop = fmt.Errorf("stop")
+
+func (n *node) dirBad(off int64, what string) error {
+	n.m.warnf("ffs: %s: directory inode %d, offset %d: %s", n.m.name, n.ino, off, what)
+	return syscall.EIO
+}
+
+// readDirBlock reads the directory block holding offset off (whole
+// chunks, up to the directory's size). It returns the data and the
+// offset it starts at.
+func (n *node) readDirBlock(off int64) ([]byte, int64, error) {
+	g := n.m.g
+	start := off &^ (g.bsize - 1)
+	end := min(start+g.bsize, n.size&^(layout.DIRBLKSIZ-1))
+	if end <= start {
+		return nil, start, nil
+	}
+	buf := make([]byte, end-start)
+	if err := n.readData(buf, start, true); err != nil {
+		return nil, start, err
+	}
+	return buf, start, nil
+}
+
+// scanDir calls fn for every entry (free slots included) from offset
+// from on. mu must be held.
+func (n *node) scanDir(from int64, fn func(dirent) bool) error {
+	from &^= layout.DIRBLKSIZ - 1
+	for off := from; off < n.size; {
+		buf, start, err := n.readDirBlock(off)
+		if err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			break
+		}
+		for c := off - start; c < int64(len(buf)); c += layout.DIRBLKSIZ {
+			if err := n.parseChunk(buf[c:c+layout.DIRBLKSIZ], start+c, fn); err != nil {
+				if err == errStop {
+					return nil
+				}
+				return err
+			}
+		}
+		off = start + int64(len(buf))
+	}
+	return nil
+}
+
+// index returns the directory's name index, building it if need be.
+// mu must be held (for reading at least); the index has its own lock.
+func (n *node) index() (map[string]uint32, error) {
+	n.idxMu.Lock()
+	defer n.idxMu.Unlock()
+	if n.idx != nil {
+		return n.idx, nil
+	}
+	idx := map[string]uint32{}
+	err := n.scanDir(0, func(e dirent) bool {
+		if e.ino != 0 {
+			idx[e.name] = e.ino
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.idx = idx
+	return idx, nil
+}
+
+func (n *node) idxSet(name string, ino uint32) {
+	n.idxMu.Lock()
+	if n.idx != nil {
+		n.idx[name] = ino
+	}
+	n.idxMu.Unlock()
+}
+
+func (n *node) idxDel(name string) {
+	n.idxMu.Lock()
+	if n.idx != nil {
+		delete(n.idx, name)
+	}
+	n.idxMu.Unlock()
+}
+
+// lookupIno finds name in directory n. mu must be held.
+func (n *node) lookupIno(name string) (uint32, error) {
+	if !n.isDir() {
+		return 0, syscall.ENOTDIR
+	}
+	if len(name) > layout.MAXNAMLEN {
+		return 0, syscall.ENAMETOOLONG
+	}
+	idx, err := n.index()
+	if err != nil {
+		return 0, err
+	}
+	ino, ok := idx[name]
+	if !ok {
+		return 0, syscall.ENOENT
+	}
+	return ino, nil
+}
+
+func (n *node) Lookup(name string) (vfs.Vnode, error) {
+	m := n.m
+	m.mu.RLock()
+	if name == "." {
+		m.mu.RUnlock()
+		if !n.isDir() {
+			return nil, syscall.ENOTDIR
+		}
+		m.vc.Ref(n.ino)
+		return n, nil
+	}
+	ino, err := n.lookupIno(name)
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	c, err := m.vc.Get(uint64(ino))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (n *node) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
+	m := n.m
+	g := m.g
+	if !n.isDir() {
+		return syscall.ENOTDIR
+	}
+	off := int64(cookie)
+	for {
+		m.mu.RLock()
+		if off >= n.size {
+			m.mu.RUnlock()
+			return nil
+		}
+		buf, start, err := n.readDirBlock(off)
+		var ents []vfs.Dirent
+		if err == nil {
+			for c := (off - start) &^ (layout.DIRBLKSIZ - 1); c < int64(len(buf)) && err == nil; c += layout.DIRBLKSIZ {
+				err = n.parseChunk(buf[c:c+layout.DIRBLKSIZ], start+c, func(e dirent) bool {
+					if e.ino != 0 && e.off >= off {
+						t := e.typ
+						if g.oldDir {
+							t = vfs.DT_UNKNOWN
+						}
+						ents = append(ents, vfs.Dirent{Name: e.name, Ino: uint64(e.ino), Type: t, Next: uint64(e.off) + uint64(e.reclen)})
+					}
+					return true
+				})
+			}
+		}
+		m.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		for _, e := range ents {
+			if !fn(e) {
+				return nil
+			}
+		}
+		off = start + int64(len(buf))
+	}
+}
+
+// dtype is the d_type for a mode.
+func dtype(mode uint16) uint8 { return uint8((mode & layout.IFMT) >> 12) }
+
+// writeDirBytes writes b at directory offset off (inside allocated
+// blocks) through the metadata cache.
+func (n *node) writeDirBytes(b []byte, off int64) error {
+	g := n.m.g
+	for len(b) > 0 {
+		lbn := off >> g.bshift
+		boff := off & (g.bsize - 1)
+		phys, err := n.bmap(lbn)
+		if err != nil {
+			return err
+		}
+		if phys == 0 || !g.inRange(phys, 1) {
+			return n.dirBad(off, "write to unallocated directory block")
+		}
+		k := min(int64(len(b)), g.bsize-boff)
+		if _, err := n.m.cache.WriteAt(b[:k], phys<<g.fshift+boff); err != nil {
+			return n.m.ioErr("writing directory", err)
+		}
+		b, off = b[k:], off+k
+	}
+	return nil
+}
+
+func (n *node) readChunk(off int64) ([]byte, error) {
+	b := make([]byte, layout.DIRBLKSIZ)
+	if err := n.readData(b, off, true); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// enter adds name -> ino to directory n (ufs_direnter): into the slack of
+// an entry that has room, else into a chunk that has room once its
+// entries are packed together (compaction, as ufs_direnter does), else
+// into a new chunk appended to the directory. mu held for writing.
+func (n *node) enter(name string, ino uint32, typ uint8) error {
+	g := n.m.g
+	need := layout.DirSize(len(name))
+	nd := layout.Direct{Ino: ino, Type: typ, Name: []byte(name)}
+	var (
+		found    = false
+		chunkOff int64 = -1
+		slack    int
+	)
+	// First pass: a single entry with room, or the first chunk whose
+	// total slack is enough.
+	var cur int64 = -1
+	var curSlack int
+	err := n.scanDir(0, func(e dirent) bool {
+		c := e.off &^ (layout.DIRBLKSIZ - 1)
+		if c != cur {
+			if cur >= 0 && chunkOff < 0 && curSlack >= need {
+				chunkOff, slack = cur, curSlack
+			}
+			cur, curSlack = c, 0
+		}
+		used := 0
+		if e.ino != 0 {
+			used = layout.DirSize(len(e.name))
+		}
+		if e.reclen-used >= need {
+			chunkOff = c
+			found = true
+			return false
+		}
+		curSlack += e.reclen - used
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if !found && chunkOff < 0 && cur >= 0 && curSlack >= need {
+		chunkOff, slack = cur, curSlack
+	}
+	_ = slack
+	if chunkOff >= 0 {
+		chunk, err := n.readChunk(chunkOff)
+		if err != nil {
+			return err
+		}
+		if !found {
+			n.compact(chunk)
+		}
+		if !n.fitInChunk(chunk, &nd, need) {
+			return n.dirBad(chunkOff, "no room after all")
+		}
+		if err := n.writeDirBytes(chunk, chunkOff); err != nil {
+			return err
+		}
+		n.idxSet(name, ino)
+		return nil
+	}
+	// A new chunk at the end.
+	off := n.size
+	if off%layout.DIRBLKSIZ != 0 {
+		return n.dirBad(off, "directory size not a multiple of DIRBLKSIZ")
+	}
+	if err := n.extend(off + layout.DIRBLKSIZ); err != nil {
+		return err
+	}
+	chunk := make([]byte, layout.DIRBLKSIZ)
+	nd.Reclen = layout.DIRBLKSIZ
+	nd.Encode(chunk, g.bo, g.oldDir)
+	if err := n.writeDirBytes(chunk, off); err != nil {
+		return err
+	}
+	n.idxSet(name, ino)
+	return n.store()
+}
+
+// fitInChunk places nd in the first entry of chunk with enough slack.
+func (n *node) fitInChunk(chunk []byte, nd *layout.Direct, need int) bool {
+	g := n.m.g
+	for pos := 0; pos < len(chunk); {
+		h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
+		rl := int(h.Reclen)
+		if rl <= 0 || pos+rl > len(chunk) {
+			return false
+		}
+		if h.Ino == 0 && rl >= need {
+			nd.Reclen = uint16(rl)
+			nd.Encode(chunk[pos:], g.bo, g.oldDir)
+			return true
+		}
+		if h.Ino != 0 {
+			used := layout.DirSize(int(h.Namlen))
+			if rl-used >= need {
+				g.bo.PutUint16(chunk[pos+4:], uint16(used))
+				nd.Reclen = uint16(rl - used)
+				nd.Encode(chunk[pos+used:], g.bo, g.oldDir)
+				return true
+			}
+		}
+		pos += rl
+	}
+	return false
+}
+
+// compact packs the live entries of chunk at its start and gives the
+// last one all the free space.
+func (n *node) compact(chunk []byte) {
+	g := n.m.g
+	out := make([]byte, len(chunk))
+	w, last := 0, -1
+	for pos := 0; pos < len(chunk); {
+		h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
+		rl := int(h.Reclen)
+		if rl <= 0 || pos+rl > len(chunk) {
+			return
+		}
+		if h.Ino != 0 {
+			used := layout.DirSize(int(h.Namlen))
+			copy(out[w:w+used], chunk[pos:pos+used])
+			g.bo.PutUint16(out[w+4:], uint16(used))
+			last = w
+			w += used
+		}
+		pos += rl
+	}
+	if last < 0 {
+		// All free: one empty entry spanning the chunk.
+		clear(out)
+		g.bo.PutUint16(out[4:], uint16(len(chunk)))
+	} else {
+		g.bo.PutUint16(out[last+4:], uint16(len(chunk)-last))
+	}
+	copy(chunk, out)
+}
+
+// locate finds name's entry: the chunk's offset and bytes, the entry's
+// position in it and the previous entry's position (-1 if first).
+func (n *node) locate(name string) (int64, []byte, int, int, error) {
+	var at int64 = -1
+	err := n.scanDir(0, func(e dirent) bool {
+		if e.ino != 0 && e.name == name {
+			at = e.off
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return 0, nil, 0, 0, err
+	}
+	if at < 0 {
+		return 0, nil, 0, 0, syscall.ENOENT
+	}
+	c := at &^ (layout.DIRBLKSIZ - 1)
+	chunk, err := n.readChunk(c)
+	if err != nil {
+		return 0, nil, 0, 0, err
+	}
+	g := n.m.g
+	prev := -1
+	for pos := 0; pos < len(chunk); {
+		if int64(pos) == at-c {
+			return c, chunk, pos, prev, nil
+		}
+		h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
+		if h.Reclen == 0 {
+			break
+		}
+		prev = pos
+		pos += int(h.Reclen)
+	}
+	return 0, nil, 0, 0, n.dirBad(at, "entry vanished")
+}
+
+// unenter removes name from the directory (ufs_dirremove): the previous
+// entry of the chunk absorbs its space, or, first in its chunk, it
+// becomes a free slot.
+func (n *node) unenter(name string) error {
+	g := n.m.g
+	c, chunk, pos, prev, err := n.locate(name)
+	if err != nil {
+		return err
+	}
+	rl := g.bo.Uint16(chunk[pos+4:])
+	if prev < 0 {
+		g.bo.PutUint32(chunk[pos:], 0)
+	} else {
+		prl := g.bo.Uint16(chunk[prev+4:])
+		g.bo.PutUint16(chunk[prev+4:], prl+rl)
+	}
+	if err := n.writeDirBytes(chunk, c); err != nil {
+		return err
+	}
+	n.idxDel(name)
+	return nil
+}
+
+// rewrite points name's entry at ino (ufs_dirrewrite).
+func (n *node) rewrite(name string, ino uint32, typ uint8) error {
+	g := n.m.g
+	c, chunk, pos, _, err := n.locate(name)
+	if err != nil {
+		return err
+	}
+	g.bo.PutUint32(chunk[pos:], ino)
+	if !g.oldDir {
+		chunk[pos+6] = typ
+	}
+	if err := n.writeDirBytes(chunk, c); err != nil {
+		return err
+	}
+	n.idxSet(name, ino)
+	return nil
+}
+
+// isEmpty reports whether a directory holds only "." and "..".
+func (n *node) isEmpty() (bool, error) {
+	empty := true
+	err := n.scanDir(0, func(e dirent) bool {
+		if e.ino != 0 && e.name != "." && e.name != ".." {
+			empty = false
+			return false
+		}
+		return true
+	})
+	return empty, err
+}
