@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -475,3 +476,5 @@ var _ = syscall.EIO
 func itoa(n uint64) string { return fmt.Sprint(n) }
 
 func timeUnix(s, ns int64) time.Time { return time.Unix(s, ns) }
+
+func unquote(s string) (string, error) { return strconv.Unquote(s) }
