@@ -274,7 +274,7 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 	need := layout.DirSize(len(name))
 	nd := layout.Direct{Ino: ino, Type: typ, Name: []byte(name)}
 	var (
-		found    = false
+		found          = false
 		chunkOff int64 = -1
 		slack    int
 	)

@@ -25,7 +25,7 @@ type Report struct {
 	Count int
 	// Files, Dirs and UsedFrags describe the file system as walked.
 	Files, Dirs, UsedFrags int64
-	UFS2, BigEndian       bool
+	UFS2, BigEndian        bool
 }
 
 // Clean reports whether nothing was found.
@@ -39,11 +39,11 @@ type checker struct {
 	max  int
 	used []uint64 // fragments claimed so far
 
-	mode  []uint16 // per inode, 0 = unallocated
-	nlink []int32
-	refs  []int32
-	inUse []bool // cg_inosused as it should be
-	dirs  []uint64
+	mode           []uint16 // per inode, 0 = unallocated
+	nlink          []int32
+	refs           []int32
+	inUse          []bool // cg_inosused as it should be
+	dirs           []uint64
 	dotdot, parent map[uint64]uint64
 }
 

@@ -114,13 +114,16 @@ func (n *node) realloc(lbn, oldSize, newSize int64) error {
 // fragment-rounded size for a file's last direct block, else a full
 // block) allocated, as ffs_balloc does. It returns the block's address
 // and whether it is new (unwritten).
-func (n *node) balloc(lbn, size int64) (int64, bool, error) {
+//
+// cover is the file size the current allocation corresponds to (n.size,
+// or the size being grown to once growTail has run).
+func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 	m := n.m
 	g := m.g
 	if lbn < layout.UFS_NDADDR {
 		cur := n.db[lbn]
 		if cur != 0 {
-			have := g.blksize(n.size, lbn)
+			have := g.blksize(cover, lbn)
 			if have >= size {
 				return cur, false, nil
 			}
@@ -244,7 +247,7 @@ func (n *node) extend(newSize int64) error {
 		first = (n.size - 1) >> g.bshift
 	}
 	for lbn := first; lbn <= (newSize-1)>>g.bshift; lbn++ {
-		b, isNew, err := n.balloc(lbn, g.blksize(newSize, lbn))
+		b, isNew, err := n.balloc(lbn, g.blksize(newSize, lbn), newSize)
 		if err != nil {
 			oldSize := n.size
 			n.size = newSize
@@ -300,7 +303,7 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 		boff := pos & (g.bsize - 1)
 		k := min(end-pos, g.bsize-boff)
 		need := g.blksize(newSize, lbn)
-		b, isNew, err := n.balloc(lbn, need)
+		b, isNew, err := n.balloc(lbn, need, newSize)
 		if err != nil {
 			werr = err
 			break
