@@ -186,7 +186,23 @@ var (
 	}
 )
 
+// fxNorrip is an xorriso -R -J image mounted with -o norrip: the Joliet
+// tree must be used when Rock Ridge is turned off (NetBSD's norrip).
+var fxNorrip = &isoFixture{
+	name: "xorriso-joliet-norrip", tool: "xorriso", args: []string{"-R", "-J"},
+	tree: func() *treetest.Tree {
+		// libisofs leaves out of the Joliet tree any file whose path is
+		// over 240 bytes of UCS-2 (the Joliet limit): those are not
+		// there to find.
+		return treetest.Standard(jolietCaps).Filter(func(e *treetest.Entry) bool {
+			return 2*len(utf16.Encode([]rune("/"+e.Path))) <= 240
+		})
+	},
+	mountOpts: "norrip",
+	opts:      func() treetest.Options { o := noRR; o.Name = jolietName; return o }(),
+}
+
 // fixtures are the ones every comparison test runs on.
 func fixtures() []*isoFixture {
-	return []*isoFixture{fxRRJoliet, fxLevel1, fxJoliet, fxRROnly}
+	return []*isoFixture{fxRRJoliet, fxLevel1, fxJoliet, fxRROnly, fxNorrip}
 }
