@@ -181,6 +181,11 @@ func newGeom(d dev.Device, sb *layout.Superblock, bo binary.ByteOrder, loc int64
 	if g.sblkno < 0 || g.cblkno < g.sblkno || g.iblkno < g.cblkno+1 || g.iblkno+inoFrags > g.dblk || g.dblk > g.fpg || g.iblkno%g.frag != 0 {
 		return nil, fmt.Errorf("bad cylinder-group layout (fs_sblkno=%d fs_cblkno=%d fs_iblkno=%d fs_dblkno=%d fs_ipg=%d)", sb.Sblkno, sb.Cblkno, sb.Iblkno, sb.Dblkno, sb.Ipg)
 	}
+	// Every group's inode table lies inside the file system, which bounds
+	// the inode count by the device (and the checker's tables with it).
+	if g.ncg*(g.ipg/g.inopb)<<g.bshift > g.size<<g.fshift {
+		return nil, fmt.Errorf("fs_ncg=%d x fs_ipg=%d inodes do not fit in the file system", sb.Ncg, sb.Ipg)
+	}
 	g.cgsize = int64(sb.Cgsize)
 	if g.cgsize < layout.CGHeaderSize || g.cgsize > g.bsize || g.cblkno*g.fsize+g.cgsize > g.iblkno*g.fsize {
 		return nil, fmt.Errorf("bad cylinder-group size fs_cgsize=%d", sb.Cgsize)
