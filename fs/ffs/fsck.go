@@ -530,7 +530,7 @@ func (c *checker) phase5(cgs []*cgroup) {
 			if used != isset(cg.buf[h.Iusedoff:], j) {
 				badI++
 				if badI <= 5 {
-					c.problem("5", "cylinder group %d: inode %d is %s in the map", i, ino, map[bool]string{true: "free", false: "used"}[used])
+					c.problem("5", "cylinder group %d: inode %d is %s", i, ino, map[bool]string{true: "in use but free in the map", false: "unused but marked used in the map"}[used])
 				}
 			}
 			if used {
@@ -548,7 +548,7 @@ func (c *checker) phase5(cgs []*cgroup) {
 			if free != isset(cg.buf[h.Freeoff:], j) {
 				badF++
 				if badF <= 5 {
-					c.problem("5", "cylinder group %d: fragment %d is %s in the map", i, f, map[bool]string{true: "used", false: "free"}[free])
+					c.problem("5", "cylinder group %d: fragment %d is %s", i, f, map[bool]string{true: "unused but marked used in the map", false: "in use but free in the map"}[free])
 				}
 			}
 			if free {
