@@ -51,6 +51,9 @@ func TestReadMakefs(t *testing.T) {
 		t.Run(v.String(), func(t *testing.T) {
 			img := makefs(t, v, src, "")
 			checkClean(t, img)
+			if v.version == 1 {
+				sleuthCompare(t, img, written)
+			}
 			m := mountImg(t, img, true, "")
 			defer m.Unmount()
 			opts := ffsCompareOptions(v.version)

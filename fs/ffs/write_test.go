@@ -120,6 +120,9 @@ func remountCompare(t *testing.T, m *mount, img string, tree *treetest.Tree, ver
 		t.Fatal(err)
 	}
 	checkClean(t, img)
+	if version == 1 {
+		sleuthCompare(t, img, tree)
+	}
 	m2 := mountImg(t, img, true, "")
 	defer m2.Unmount()
 	if !m2.Info().Clean {
