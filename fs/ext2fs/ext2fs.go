@@ -647,8 +647,16 @@ func (fs *fsys) Sync() error {
 // Unmount frees files unlinked while open, writes everything, marks the
 // file system clean and stops the flusher.
 func (fs *fsys) Unmount() error {
+	fs.mu.RLock()
+	dead := fs.dead
+	fs.mu.RUnlock()
+	if dead {
+		return nil // unmounted already
+	}
 	if fs.ro {
+		fs.mu.Lock()
 		fs.dead = true
+		fs.mu.Unlock()
 		return nil
 	}
 	close(fs.stop)
