@@ -214,26 +214,41 @@ func run(cfg config) error {
 			return fmt.Errorf("%s: preparing images: %v", s.name, err)
 		}
 		e.logf("%s: images ready in %v (%s)", s.name, time.Since(start).Round(time.Millisecond), d.image)
+		var tools []tool
 		for _, tl := range s.tools {
 			if err := e.ensure(tl.need, tl.pkgs); err != nil {
 				e.logf("%s/%s: skipped: %v", s.name, tl.name, err)
 				continue
 			}
-			for _, o := range ops {
+			tools = append(tools, tl)
+		}
+		// Runs are interleaved (run 1 of every tool, then run 2, ...) so
+		// that a change in machine load between runs hits every tool
+		// alike; ratios are then taken run by run.
+		for _, o := range ops {
+			var rs []*result
+			for _, tl := range tools {
 				if o.name == "tar" && tl.noTar {
+					rs = append(rs, nil)
 					continue
 				}
-				r := &result{section: s.name, tool: tl.name, op: o.name, unit: o.unit, rump: tl.rump}
+				r := &result{section: s.name, tool: tl.name, op: o.name, unit: o.unit, rump: tl.rump, inproc: tl.noTar}
+				rs = append(rs, r)
 				results = append(results, r)
-				for i := 0; i < cfg.runs; i++ {
+			}
+			for i := 0; i < cfg.runs; i++ {
+				for j, tl := range tools {
+					r := rs[j]
+					if r == nil || r.err != nil {
+						continue
+					}
 					v, hwm, err := e.measure(s.name, tl, d, o)
 					if err != nil {
 						r.err = err
 						e.logf("%s/%s/%s: %v", s.name, tl.name, o.name, err)
-						break
+						continue
 					}
 					r.values = append(r.values, v)
-					r.inproc = tl.noTar
 					r.hwm = max(r.hwm, hwm)
 				}
 			}
@@ -624,16 +639,26 @@ func report(w io.Writer, e *env, results []*result) {
 			if p.rump || p.err != nil || p.section != r.section || p.op != r.op {
 				continue
 			}
-			better := r.median() / p.median()
-			if r.unit == "ms" {
-				better = p.median() / r.median()
+			// Median of the run-by-run ratios (runs were interleaved).
+			var ratios []float64
+			for i := 0; i < len(r.values) && i < len(p.values); i++ {
+				q := r.values[i] / p.values[i]
+				if r.unit == "ms" {
+					q = p.values[i] / r.values[i]
+				}
+				ratios = append(ratios, q)
 			}
+			sort.Float64s(ratios)
+			if len(ratios) == 0 {
+				continue
+			}
+			better := ratios[len(ratios)/2]
 			verdict := ""
 			if tgt, ok := targets[r.op]; ok && r.tool == "rump_"+r.section {
 				met := better > tgt || (tgt > 1 && better == tgt)
 				verdict = fmt.Sprintf("  [target %.1fx: %s]", tgt, map[bool]string{true: "met", false: "MISSED"}[met])
 			}
-			fmt.Fprintf(w, "%s %-5s %s vs %s: %.2fx better%s\n", r.section, r.op, r.tool, p.tool, better, verdict)
+			fmt.Fprintf(w, "%s %-5s %s vs %s: %.2fx (median of per-run ratios, >1 is better)%s\n", r.section, r.op, r.tool, p.tool, better, verdict)
 		}
 	}
 }

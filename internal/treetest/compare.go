@@ -287,7 +287,9 @@ func ifmt(t Type) uint32 {
 
 // Want is the Stat Compare expects for e (before Options.Expect). Ino is
 // not set.
-func Want(tree *Tree, e *Entry) Stat {
+func Want(tree *Tree, e *Entry) Stat { return expected(tree, tree.Names(), e) }
+
+func expected(tree *Tree, names map[string]int, e *Entry) Stat {
 	f := tree.Resolve(e)
 	w := Stat{
 		Mode:  ifmt(f.Type) | f.EffPerm(),
@@ -299,7 +301,7 @@ func Want(tree *Tree, e *Entry) Stat {
 		Nlink: 1,
 	}
 	if f.Type == File {
-		w.Nlink = uint64(tree.Names()[f.Path])
+		w.Nlink = uint64(names[f.Path])
 	}
 	return w
 }
@@ -307,10 +309,7 @@ func Want(tree *Tree, e *Entry) Stat {
 func compareEntry(r *reporter, v View, tree *Tree, names map[string]int, e *Entry, vp string, got Stat, opts *Options) {
 	r.t.Helper()
 	f := tree.Resolve(e)
-	want := Want(tree, e)
-	if f.Type == File {
-		want.Nlink = uint64(names[f.Path])
-	}
+	want := expected(tree, names, e)
 	if opts.Expect != nil {
 		opts.Expect(e, &want)
 	}
