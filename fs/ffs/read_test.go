@@ -1,12 +1,15 @@
 package ffs
 
 import (
+	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rumpfs/rumpfs/internal/treetest"
+	"github.com/rumpfs/rumpfs/vfs"
 )
 
 // ffsCaps is what FFS holds: everything.
@@ -79,4 +82,61 @@ func ffsCompareOptions(version int) treetest.Options {
 		}
 	}
 	return opts
+}
+
+// TestBigDirectory reads a makefs directory of thousands of entries
+// (20,000 without -short), then grows and thins it through the vnode
+// operations.
+func TestBigDirectory(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 3000
+	}
+	tree := treetest.New()
+	tree.Dir("big")
+	for i := 0; i < n; i++ {
+		tree.File(fmt.Sprintf("big/entry-%05d", i), nil)
+	}
+	src := t.TempDir()
+	written := treetest.Write(t, src, tree)
+	for _, v := range []variant{{1, "be", 8192, 1024}, {2, "le", 16384, 2048}} {
+		t.Run(v.String(), func(t *testing.T) {
+			img := makefs(t, v, src, fmt.Sprintf("%dm", 16+n/500), "-o", "density=1024")
+			checkClean(t, img)
+			m := mountImg(t, img, false, "")
+			treetest.Compare(t, vnView{t, m}, written, treetest.Options{NoMtime: true})
+			d := mustWalk(t, m, "big")
+			for i := 0; i < n; i += 2 {
+				if err := d.Remove(fmt.Sprintf("entry-%05d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; i < n/4; i++ {
+				vn, err := d.Create(vfs.RootCred, fmt.Sprintf("new-%05d", i), 0644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vn.Rele()
+			}
+			d.Rele()
+			if err := m.Unmount(); err != nil {
+				t.Fatal(err)
+			}
+			checkClean(t, img)
+			m2 := mountImg(t, img, true, "")
+			defer m2.Unmount()
+			d = mustWalk(t, m2, "big")
+			defer d.Rele()
+			names := listDir(t, d)
+			if len(names) != n/2+n/4 {
+				t.Errorf("%d entries, want %d", len(names), n/2+n/4)
+			}
+			if _, err := d.Lookup("entry-00001"); err != nil {
+				t.Error(err)
+			}
+			if _, err := d.Lookup("entry-00002"); err != syscall.ENOENT {
+				t.Errorf("removed entry: %v", err)
+			}
+		})
+	}
 }
