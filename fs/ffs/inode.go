@@ -241,6 +241,7 @@ func (m *mount) inactive(ino uint64, n *node) bool {
 		m.warnf("ffs: %s: freeing inode %d: %v", m.name, ino, err)
 		return false
 	}
+	n.freeExt()
 	m.freeInode(n)
 	n.freed = true
 	return false
