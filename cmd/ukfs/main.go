@@ -35,6 +35,10 @@ type command struct {
 	short string // one line for the command list
 	// readOnly commands open the image read-only.
 	readOnly bool
+	// unmounted commands (fsck) work on the device itself: IMAGE is not
+	// mounted and run finds env.fs nil (env.fstype and env.mopts hold -t
+	// and -o).
+	unmounted bool
 	// minArgs/maxArgs bound the arguments after IMAGE (maxArgs -1: any).
 	minArgs, maxArgs int
 	// flags declares the command's flags on fs and returns the value the
@@ -62,6 +66,8 @@ func (u *usageError) Error() string { return u.msg }
 type env struct {
 	fs     *ukfs.FS
 	image  string
+	fstype string // -t, "" to probe
+	mopts  string // -o
 	stdout io.Writer
 	stderr io.Writer
 	failed bool
@@ -184,19 +190,25 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	mo := []ukfs.Option{ukfs.Type(fstype), ukfs.Options(mopts)}
-	if c.readOnly {
-		mo = append(mo, ukfs.ReadOnly())
-	}
-	f, err := ukfs.Mount(image, mo...)
-	if err != nil {
-		fmt.Fprintf(stderr, "ukfs: %s\n", oneLine(err.Error()))
-		return 1
-	}
-	e := &env{fs: f, image: image, stdout: stdout, stderr: stderr}
-	err = c.run(e, opts, cargs)
-	if uerr := f.Unmount(); err == nil && uerr != nil {
-		err = uerr
+	e := &env{image: image, fstype: fstype, mopts: mopts, stdout: stdout, stderr: stderr}
+	var err error
+	if c.unmounted {
+		err = c.run(e, opts, cargs)
+	} else {
+		mo := []ukfs.Option{ukfs.Type(fstype), ukfs.Options(mopts)}
+		if c.readOnly {
+			mo = append(mo, ukfs.ReadOnly())
+		}
+		f, merr := ukfs.Mount(image, mo...)
+		if merr != nil {
+			fmt.Fprintf(stderr, "ukfs: %s\n", oneLine(merr.Error()))
+			return 1
+		}
+		e.fs = f
+		err = c.run(e, opts, cargs)
+		if uerr := f.Unmount(); err == nil && uerr != nil {
+			err = uerr
+		}
 	}
 	var ue *usageError
 	switch {

@@ -30,7 +30,7 @@ func TestScripts(t *testing.T) {
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
-			case "xorriso", "sfdisk", "root":
+			case "xorriso", "sfdisk", "makefs", "root":
 				if cond == "root" {
 					return os.Geteuid() == 0, nil
 				}
@@ -45,6 +45,7 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"ffscorrupt": ffsCorrupt, // fsck_test.go
 			// status N CMD ARGS... runs CMD and checks its exit status is N.
 			"status": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
