@@ -44,6 +44,11 @@ type Daemon struct {
 	// Adjust, if set, may check or translate the options after parsing
 	// (user names to uids, say); an error is reported as a usage error.
 	Adjust func(opts vfs.Options) error
+	// AdjustMount, if set, runs once the mount point is known to be a
+	// directory, with the image and mount point as given: NetBSD's
+	// mount_msdos takes the owner, group and mask it was not given from
+	// the mount point. An error ends the command with status 1.
+	AdjustMount func(opts vfs.Options, image, mountpoint string) error
 	// PassOptions names generic options that the daemon would consume but
 	// that this file system wants to see as well (only "force" so far:
 	// the others are consumed by kern).
@@ -98,6 +103,12 @@ func (d *Daemon) Main(argv []string) int {
 	if err := checkMountpoint(inv.mountpoint); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		return 1
+	}
+	if d.AdjustMount != nil {
+		if err := d.AdjustMount(inv.opts, inv.image, inv.mountpoint); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+			return 1
+		}
 	}
 	child := os.Getenv(envChild) != ""
 	if !child && !inv.foreground && os.Getenv("P2K_NODETACH") == "" && os.Getenv("P2K_DEBUG") == "" {

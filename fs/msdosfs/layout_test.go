@@ -251,3 +251,18 @@ func TestProbe(t *testing.T) {
 		t.Error("tiny device probed")
 	}
 }
+
+// TestDecodeShortLowerNonASCII: the NT lower-case flags lower-case the
+// code page's letters too. mtools stores "ünïcødé.txt" as the short name
+// "ÜNÏCØDÉ TXT" with both flags and no long name; Windows and Linux show
+// it as written, not as "ÜnÏcØdÉ.txt".
+func TestDecodeShortLowerNonASCII(t *testing.T) {
+	// CP850: Ü 0x9A, Ï 0xD8, Ø 0x9D, É 0x90.
+	n := [11]byte{0x9A, 'N', 0xD8, 'C', 0x9D, 'D', 0x90, ' ', 'T', 'X', 'T'}
+	if got := decodeShort(n, true, true); got != "ünïcødé.txt" {
+		t.Errorf("flagged lower: %q, want %q", got, "ünïcødé.txt")
+	}
+	if got := decodeShort(n, false, true); got != "ÜNÏCØDÉ.txt" {
+		t.Errorf("extension flag only: %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -36,8 +37,13 @@ func decodeShort(n [11]byte, lowerBase, lowerExt bool) string {
 		var sb strings.Builder
 		for _, c := range b[:end] {
 			r := oemToRune(c)
-			if lower && r < 0x80 && r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
+			if lower {
+				// The flag lower-cases every letter of the part, not
+				// only ASCII: Windows NT down-cases the whole name, Linux
+				// vfat through the code page's lower table, NetBSD
+				// through its Latin-1 u2l table ("ÜBER" flagged shows
+				// "über"; mtools, writing it, means the same).
+				r = unicode.ToLower(r)
 			}
 			sb.WriteRune(r)
 		}

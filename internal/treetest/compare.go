@@ -383,10 +383,12 @@ func compareContent(v View, vp string, c Content, maxFull int64) error {
 const chunk = 1 << 20
 
 func compareStream(r io.Reader, c Content) error {
-	got := make([]byte, chunk)
-	want := make([]byte, chunk)
 	var off int64
 	size := c.Size()
+	// Buffers no larger than the file: a tree of thousands of small
+	// files must not allocate 2 MiB for each.
+	got := make([]byte, min(int64(chunk), size+1))
+	want := make([]byte, min(int64(chunk), size+1))
 	for off < size {
 		n := int(min(int64(chunk), size-off))
 		m, err := io.ReadFull(r, got[:n])

@@ -128,7 +128,7 @@ func writeContent(p string, c Content) error {
 		}
 		return f.Close()
 	}
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, min(1<<20, c.Size()+1))
 	if _, err := io.CopyBuffer(f, io.NewSectionReader(c, 0, c.Size()), buf); err != nil {
 		return err
 	}
