@@ -3,6 +3,7 @@ package vfs
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/rumpfs/rumpfs/dev"
@@ -56,5 +57,5 @@ func Probe(d dev.Device) (FileSystem, error) {
 			return fs, nil
 		}
 	}
-	return nil, fmt.Errorf("%s: no known file system found (tried %v)", d.Name(), FileSystems())
+	return nil, fmt.Errorf("%s: no known file system found (tried %s)", d.Name(), strings.Join(FileSystems(), ", "))
 }
