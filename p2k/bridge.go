@@ -601,22 +601,33 @@ func (b *Bridge) newEntry(op string, vn vfs.Vnode, err error, out *fuse.EntryOut
 	return b.status(op, err)
 }
 
+// addingName is the common start of every operation that adds name to the
+// directory id (mkdir, mknod, symlink, link, create): the name is valid and
+// the caller may write in the directory. The caller holds the write lock.
+func (b *Bridge) addingName(op string, id uint64, name string, caller *fuse.Caller) (*node, *credential, fuse.Status) {
+	dir, st := b.node(id)
+	if !st.Ok() {
+		return nil, nil, st
+	}
+	if err := checkName(name); err != nil {
+		return nil, nil, b.status(op, err)
+	}
+	c := b.cred(caller)
+	if _, err := b.dirWrite(dir, c); err != nil {
+		return nil, nil, b.status(op, err)
+	}
+	return dir, c, fuse.OK
+}
+
 func (b *Bridge) Mkdir(cancel <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) (st fuse.Status) {
 	defer b.trace("MKDIR", in.NodeId, name, &st)
 	if !b.wlock() {
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	dir, st := b.node(in.NodeId)
+	dir, c, st := b.addingName("mkdir", in.NodeId, name, &in.Caller)
 	if !st.Ok() {
 		return st
-	}
-	if err := checkName(name); err != nil {
-		return b.status("mkdir", err)
-	}
-	c := b.cred(&in.Caller)
-	if _, err := b.dirWrite(dir, c); err != nil {
-		return b.status("mkdir", err)
 	}
 	vn, err := vfs.VOP_MKDIR(b.m, dir.vn, &c.Cred, name, in.Mode&07777)
 	return b.newEntry("mkdir", vn, err, out)
@@ -628,16 +639,9 @@ func (b *Bridge) Mknod(cancel <-chan struct{}, in *fuse.MknodIn, name string, ou
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	dir, st := b.node(in.NodeId)
+	dir, c, st := b.addingName("mknod", in.NodeId, name, &in.Caller)
 	if !st.Ok() {
 		return st
-	}
-	if err := checkName(name); err != nil {
-		return b.status("mknod", err)
-	}
-	c := b.cred(&in.Caller)
-	if _, err := b.dirWrite(dir, c); err != nil {
-		return b.status("mknod", err)
 	}
 	mode := in.Mode
 	var vn vfs.Vnode
@@ -659,19 +663,12 @@ func (b *Bridge) Symlink(cancel <-chan struct{}, h *fuse.InHeader, target string
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	dir, st := b.node(h.NodeId)
-	if !st.Ok() {
-		return st
-	}
-	if err := checkName(name); err != nil {
-		return b.status("symlink", err)
-	}
 	if len(target) >= vfs.PathMax {
 		return fuse.Status(syscall.ENAMETOOLONG)
 	}
-	c := b.cred(&h.Caller)
-	if _, err := b.dirWrite(dir, c); err != nil {
-		return b.status("symlink", err)
+	dir, c, st := b.addingName("symlink", h.NodeId, name, &h.Caller)
+	if !st.Ok() {
+		return st
 	}
 	vn, err := vfs.VOP_SYMLINK(b.m, dir.vn, &c.Cred, name, target)
 	return b.newEntry("symlink", vn, err, out)
@@ -683,20 +680,13 @@ func (b *Bridge) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out 
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	dir, st := b.node(in.NodeId)
-	if !st.Ok() {
-		return st
-	}
 	target, st := b.node(in.Oldnodeid)
 	if !st.Ok() {
 		return st
 	}
-	if err := checkName(name); err != nil {
-		return b.status("link", err)
-	}
-	c := b.cred(&in.Caller)
-	if _, err := b.dirWrite(dir, c); err != nil {
-		return b.status("link", err)
+	dir, _, st := b.addingName("link", in.NodeId, name, &in.Caller)
+	if !st.Ok() {
+		return st
 	}
 	if err := vfs.VOP_LINK(b.m, dir.vn, name, target.vn); err != nil {
 		return b.status("link", err)
@@ -986,16 +976,9 @@ func (b *Bridge) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, 
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	dir, st := b.node(in.NodeId)
+	dir, c, st := b.addingName("create", in.NodeId, name, &in.Caller)
 	if !st.Ok() {
 		return st
-	}
-	if err := checkName(name); err != nil {
-		return b.status("create", err)
-	}
-	c := b.cred(&in.Caller)
-	if _, err := b.dirWrite(dir, c); err != nil {
-		return b.status("create", err)
 	}
 	vn, err := vfs.VOP_CREATE(b.m, dir.vn, &c.Cred, name, in.Mode&07777)
 	if err == syscall.EEXIST && in.Flags&syscall.O_EXCL == 0 {
