@@ -161,6 +161,7 @@ func (k *Kernel) Mount(spec, fstype string, opts vfs.Options) (*MountPoint, erro
 			args.Options[key] = v
 		}
 	}
+	args.Flags = flags
 	m, err := fsys.Mount(d, args)
 	if err != nil {
 		if perr := k.partitionError(d, spec); perr != nil {

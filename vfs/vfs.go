@@ -189,6 +189,11 @@ type MountArgs struct {
 	// file-system flags translated by the daemon (msdos -u becomes "uid" ...).
 	// The file system rejects any it does not know with a named error.
 	Options Options
+	// Flags are the generic options the kernel layer consumed (noatime,
+	// sync, async, nodevmtime, nosuid, ...): NetBSD's mnt_flag, which a
+	// file system may read too (ext2fs honours MNT_NOATIME and
+	// MNT_SYNCHRONOUS itself). nil when there are none.
+	Flags Options
 	// Now is the clock for timestamps; nil means time.Now.
 	Now func() time.Time
 	// Logf reports warnings (a dirty volume mounted, a feature ignored).

@@ -176,8 +176,11 @@ func (fsType) Mount(d dev.Device, args *vfs.MountArgs) (vfs.Mount, error) {
 		return nil, err
 	}
 	fs.ro = args.ReadOnly || d.ReadOnly() || args.Options.Has("ro")
-	fs.noatime = args.Options.Has("noatime")
-	fs.sync = args.Options.Has("sync")
+	// noatime and sync are mount flags the kernel layer consumes (NetBSD's
+	// MNT_NOATIME, MNT_SYNCHRONOUS); they reach us in args.Flags, or in
+	// Options when the file system is mounted directly.
+	fs.noatime = args.Options.Has("noatime") || args.Flags.Has("noatime")
+	fs.sync = args.Options.Has("sync") || args.Flags.Has("sync")
 	force := args.Options.Has("force")
 	if err := fs.readSuper(); err != nil {
 		return nil, err
