@@ -391,6 +391,16 @@ func (p *Proc) Rmdir(path string) error {
 	return errno(vfs.VOP_RMDIR(p.mp.Mount, nd.Dir, nd.Name))
 }
 
+// respell reports whether a rename whose source and target are one file
+// is a change of spelling of one directory entry — "mv foo FOO" on a
+// case-insensitive file system such as FAT — which the file system must
+// see, rather than two names (hard links) of one file, where POSIX says
+// to do nothing. Both names are in one directory and differ, and the file
+// has a single name: a directory, or a file with one link.
+func respell(ond, nnd *vfs.Nameidata, oa *vfs.Attr) bool {
+	return ond.Name != nnd.Name && sameFile(ond.Dir, nnd.Dir) && (oa.IsDir() || oa.Nlink == 1)
+}
+
 func sameFile(a, b vfs.Vnode) bool {
 	if a == b {
 		return true
@@ -496,7 +506,7 @@ func (p *Proc) rename(from, to string) error {
 		if na, err = nnd.Vn.Getattr(); err != nil {
 			return err
 		}
-		if na.Ino == oa.Ino {
+		if na.Ino == oa.Ino && !respell(ond, nnd, &oa) {
 			// Two names of one file: POSIX says do nothing.
 			return nil
 		}

@@ -241,8 +241,14 @@ type mount struct {
 	nmu   sync.Mutex
 	nodes map[uint64]*node
 	orph  map[*node]bool
-	idle  list.List
-	root  *node
+	// gens is the generation of each inode number that has changed
+	// hands: a file's number is its entry's position, so when the entry
+	// is removed or moved away a later file in that slot gets the same
+	// number, and must be told apart by its generation from the old file
+	// that someone (the FUSE kernel, through p2k) may still hold.
+	gens map[uint64]uint64
+	idle list.List
+	root *node
 
 	stop chan struct{}
 	done chan struct{}

@@ -28,6 +28,7 @@ const (
 type node struct {
 	m      *mount
 	ino    uint64
+	gen    uint64 // generation of ino when this node took it (m.gens)
 	isDir  bool
 	isRoot bool
 	parent *node // directories: the parent, on which this node holds a reference
@@ -92,6 +93,7 @@ func (m *mount) getNode(ino uint64, mk func() *node) *node {
 	}
 	n := mk()
 	n.ino = ino
+	n.gen = m.gens[ino]
 	n.refs = 1
 	if n.parent != nil {
 		m.takeLocked(n.parent)
@@ -160,6 +162,16 @@ func (m *mount) release(n *node, locked bool) {
 	for _, p := range evicted {
 		m.release(p, locked)
 	}
+}
+
+// retireIno records that the file that had inode number ino no longer has
+// it (removed or moved): the next one to take it gets a new generation.
+// Called with m.nmu held.
+func (m *mount) retireIno(ino uint64) {
+	if m.gens == nil {
+		m.gens = map[uint64]uint64{}
+	}
+	m.gens[ino]++
 }
 
 // Orphans: nodes unlinked while referenced; their clusters are freed at
@@ -268,7 +280,10 @@ func (n *node) Getattr() (vfs.Attr, error) {
 func (n *node) attrLocked() vfs.Attr {
 	m := n.m
 	de := &n.de
-	a := vfs.Attr{Ino: n.ino, Nlink: 1, Uid: m.opts.uid, Gid: m.opts.gid, Blksize: uint32(m.clusterSize)}
+	a := vfs.Attr{Ino: n.ino, Gen: n.gen, Nlink: 1, Uid: m.opts.uid, Gid: m.opts.gid, Blksize: uint32(m.clusterSize)}
+	if n.unlinked {
+		a.Nlink = 0 // removed while open
+	}
 	perm := uint32(0777)
 	if de.Attr&attrReadOnly != 0 {
 		perm = 0555

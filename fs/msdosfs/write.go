@@ -424,6 +424,7 @@ func (n *node) unlinkEntry(e *dent) error {
 		return err
 	}
 	m.nmu.Lock()
+	m.retireIno(ino)
 	c, ok := m.nodes[ino]
 	if ok {
 		delete(m.nodes, ino)
@@ -630,6 +631,9 @@ func (n *node) Rename(oldName string, newDir vfs.Vnode, newName string) error {
 	}
 	// Re-key a cached node: a file's inode number is its entry position.
 	m.nmu.Lock()
+	if !isDir {
+		m.retireIno(sino)
+	}
 	var oldParent *node
 	if c, ok := m.nodes[sino]; ok {
 		c.entOff = noff
@@ -637,6 +641,7 @@ func (n *node) Rename(oldName string, newDir vfs.Vnode, newName string) error {
 		if !isDir {
 			delete(m.nodes, sino)
 			c.ino = uint64(noff / direntSize)
+			c.gen = m.gens[c.ino]
 			m.nodes[c.ino] = c
 		} else if c.parent != nd {
 			oldParent = c.parent
