@@ -18,7 +18,7 @@ type findOpts struct {
 func init() {
 	register(&command{
 		name: "find", args: "IMAGE [PATH...] [-name GLOB] [-type f|d|l|b|c|p|s] [-print0]", short: "list files matching a name or type, as find(1)",
-		readOnly: true, maxArgs: -1,
+		readOnly: true, maxArgs: -1, json: true,
 		parse: parseFind,
 		run:   runFind,
 	})
@@ -83,12 +83,20 @@ func runFind(e *env, opts any, args []string) error {
 		}
 		e.find(o, p, path.Base(p), &a)
 	}
+	if e.json {
+		if e.jsonList == nil {
+			e.jsonList = []jsonStat{}
+		}
+		return e.printJSON(e.jsonList)
+	}
 	return nil
 }
 
 func (e *env) find(o *findOpts, p, name string, a *ukfs.Stat) {
 	if (o.name == "" || matchName(o.name, name)) && (o.typ == 0 || a.Type() == o.typ) {
-		if o.print0 {
+		if e.json {
+			e.jsonList = append(e.jsonList, e.jsonStat(p, name, a))
+		} else if o.print0 {
 			fmt.Fprintf(e.stdout, "%s\x00", p)
 		} else {
 			fmt.Fprintln(e.stdout, p)

@@ -109,3 +109,15 @@ func join(dir, name string) string {
 }
 
 func pad(w int, s string) string { return fmt.Sprintf("%*s", w, s) }
+
+// baseName is the last element of an image path ("/" for the root).
+func baseName(p string) string {
+	t := strings.TrimRight(p, "/")
+	if t == "" {
+		return "/"
+	}
+	if i := strings.LastIndexByte(t, '/'); i >= 0 {
+		return t[i+1:]
+	}
+	return t
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ type lsOpts struct {
 func init() {
 	register(&command{
 		name: "ls", args: "[-l] [-R] [-a] [-i] [-d] IMAGE [PATH...]", short: "list directory contents, as ls(1)",
-		readOnly: true, maxArgs: -1,
+		readOnly: true, maxArgs: -1, json: true,
 		flags: func(fs *pflag.FlagSet) any {
 			o := &lsOpts{}
 			fs.BoolVarP(&o.long, "long", "l", false, "long format: mode, links, owner, group, size, time")
@@ -51,7 +52,7 @@ func runLs(e *env, opts any, args []string) error {
 	for _, p := range args {
 		var a ukfs.Stat
 		var err error
-		if o.long || o.dirs {
+		if o.long || o.dirs || e.json {
 			a, err = e.fs.Proc().Lstat(p)
 		} else {
 			a, err = e.fs.Proc().Stat(p)
@@ -75,16 +76,30 @@ func runLs(e *env, opts any, args []string) error {
 	header := len(args) > 1 || o.recursive
 	for i, d := range dirs {
 		if i > 0 || len(files) > 0 {
-			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(e.text())
 		}
 		e.lsDir(o, d, header, now)
+	}
+	if e.json {
+		if e.jsonList == nil {
+			e.jsonList = []jsonStat{}
+		}
+		return e.printJSON(e.jsonList)
 	}
 	return nil
 }
 
+// text is where the human-readable form goes: nowhere under --json.
+func (e *env) text() io.Writer {
+	if e.json {
+		return io.Discard
+	}
+	return e.stdout
+}
+
 func (e *env) lsDir(o *lsOpts, dir string, header bool, now time.Time) {
 	if header {
-		fmt.Fprintf(e.stdout, "%s:\n", dir)
+		fmt.Fprintf(e.text(), "%s:\n", dir)
 	}
 	ents, err := e.fs.ReadDir(dir)
 	if err != nil {
@@ -121,7 +136,7 @@ func (e *env) lsDir(o *lsOpts, dir string, header bool, now time.Time) {
 		for _, l := range list {
 			total += (l.a.Blocks + 1) / 2
 		}
-		fmt.Fprintf(e.stdout, "total %d\n", total)
+		fmt.Fprintf(e.text(), "total %d\n", total)
 	}
 	e.printEntries(o, list, now)
 	if !o.recursive {
@@ -129,13 +144,19 @@ func (e *env) lsDir(o *lsOpts, dir string, header bool, now time.Time) {
 	}
 	for _, l := range list {
 		if l.a.IsDir() && l.name != "." && l.name != ".." {
-			fmt.Fprintln(e.stdout)
+			fmt.Fprintln(e.text())
 			e.lsDir(o, l.path, true, now)
 		}
 	}
 }
 
 func (e *env) printEntries(o *lsOpts, list []lsEntry, now time.Time) {
+	if e.json {
+		for _, l := range list {
+			e.jsonList = append(e.jsonList, e.jsonStat(l.path, l.name, &l.a))
+		}
+		return
+	}
 	var wIno, wLink, wUid, wGid, wSize int
 	sizeOf := func(a *ukfs.Stat) string {
 		if t := a.Type(); t == vfs.S_IFCHR || t == vfs.S_IFBLK {

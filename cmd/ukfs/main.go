@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -48,6 +49,8 @@ type command struct {
 	// -name/-type syntax) instead of pflag.
 	parse func(args []string) (any, []string, error)
 	run   func(e *env, opts any, args []string) error
+	// json commands take --json: one JSON document on stdout.
+	json bool
 }
 
 var commands = map[string]*command{}
@@ -68,9 +71,13 @@ type env struct {
 	image  string
 	fstype string // -t, "" to probe
 	mopts  string // -o
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	failed bool
+	json   bool // --json was given
+	// jsonList collects the files of ls/stat/find --json.
+	jsonList []jsonStat
 }
 
 // warn prints a non-fatal error and remembers to exit 1 (as cat(1) or
@@ -84,7 +91,22 @@ func (e *env) warn(err error) {
 var errFailed = errors.New("failed")
 
 func main() {
-	os.Exit(ukfsMain(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(realMain())
+}
+
+// realMain runs as ukfs, or as an fs-utils tool when invoked by one of
+// their names (fsu_ls, fsu_cat, ...; see fsu.go).
+func realMain() int {
+	if cmd, ok := fsuCommand(filepath.Base(os.Args[0])); ok {
+		args, err := fsuArgs(cmd, os.Args[1:])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(os.Args[0]), err)
+			fmt.Fprintf(os.Stderr, "usage: %s [-t TYPE] [-o OPTS] IMAGE [--] [ARGS...]\n", filepath.Base(os.Args[0]))
+			return 2
+		}
+		return ukfsMain(args, os.Stdout, os.Stderr)
+	}
+	return ukfsMain(os.Args[1:], os.Stdout, os.Stderr)
 }
 
 func usage(w io.Writer) {
@@ -95,7 +117,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-6s %s\n", n, commands[n].short)
+		fmt.Fprintf(w, "  %-7s %s\n", n, commands[n].short)
 	}
 }
 
@@ -150,10 +172,21 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.StringVarP(&fstype, "type", "t", fstype, "file-system `TYPE` (default: probe)")
 	fs.StringVarP(&mopts, "options", "o", mopts, "mount `OPTS`, comma-separated")
-	chelp := fs.BoolP("help", "h", false, "show usage")
 	var opts any
+	var jsonOut bool
+	if c.json {
+		fs.BoolVar(&jsonOut, "json", false, "print one JSON document")
+	}
 	if c.flags != nil {
 		opts = c.flags(fs)
+	}
+	// -h is help unless the command gives it a meaning of its own (df -h
+	// and du -h: human-readable sizes, as df(1) and du(1)).
+	var chelp *bool
+	if fs.ShorthandLookup("h") == nil {
+		chelp = fs.BoolP("help", "h", false, "show usage")
+	} else {
+		chelp = fs.Bool("help", false, "show usage")
 	}
 	if c.parse != nil {
 		// Only the global flags come before IMAGE; the rest is the
@@ -190,7 +223,15 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	e := &env{image: image, fstype: fstype, mopts: mopts, stdout: stdout, stderr: stderr}
+	e := &env{image: image, fstype: fstype, mopts: mopts, stdin: os.Stdin, stdout: stdout, stderr: stderr, json: jsonOut}
+	// A changing command catches SIGINT/SIGTERM: its copy loops stop at
+	// the next file boundary, the image is unmounted (flushed) below, and
+	// the exit status is 130, as a shell reports an interrupted command.
+	changing := !c.readOnly && !c.unmounted
+	if changing {
+		stop := catchInterrupts()
+		defer stop()
+	}
 	var err error
 	if c.unmounted {
 		err = c.run(e, opts, cargs)
@@ -212,6 +253,12 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	var ue *usageError
 	switch {
+	case changing && interrupted():
+		if err != nil && err != errInterrupted && err != errFailed {
+			e.warn(err)
+		}
+		fmt.Fprintf(stderr, "ukfs: %s: interrupted; the image was unmounted cleanly\n", image)
+		return 130
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "ukfs %s: %s\n", c.name, ue.msg)
 		cmdUsage(stderr, c, fs)

@@ -9,7 +9,7 @@ import (
 func init() {
 	register(&command{
 		name: "stat", args: "IMAGE PATH...", short: "show file attributes, as stat(1)",
-		readOnly: true, minArgs: 1, maxArgs: -1,
+		readOnly: true, minArgs: 1, maxArgs: -1, json: true,
 		run: runStat,
 	})
 }
@@ -21,6 +21,10 @@ func runStat(e *env, _ any, args []string) error {
 		if err != nil {
 			_, err = e.fs.Lstat(p) // for the image-naming error
 			e.warn(err)
+			continue
+		}
+		if e.json {
+			e.jsonList = append(e.jsonList, e.jsonStat(p, baseName(p), &a))
 			continue
 		}
 		name := p
@@ -44,6 +48,12 @@ func runStat(e *env, _ any, args []string) error {
 		fmt.Fprintf(w, "Modify: %s\n", statTime(a.Mtime))
 		fmt.Fprintf(w, "Change: %s\n", statTime(a.Ctime))
 		fmt.Fprintf(w, " Birth: %s\n", statTime(a.Btime))
+	}
+	if e.json {
+		if e.jsonList == nil {
+			e.jsonList = []jsonStat{}
+		}
+		return e.printJSON(e.jsonList)
 	}
 	return nil
 }
