@@ -121,3 +121,5 @@ func baseName(p string) string {
 	}
 	return t
 }
+
+func (e *env) printf(format string, args ...any) { fmt.Fprintf(e.stdout, format, args...) }

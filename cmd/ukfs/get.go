@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -42,6 +41,7 @@ type getter struct {
 	o     *getOpts
 	links map[uint64]string
 	root  bool
+	prog  *progress
 }
 
 func runGet(e *env, opts any, args []string) error {
@@ -55,6 +55,16 @@ func runGet(e *env, opts any, args []string) error {
 		return &fs.PathError{Op: "get", Path: dest, Err: syscall.ENOTDIR}
 	}
 	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0}
+	g.prog = e.newProgress("get", func() int64 {
+		var n int64
+		for _, s := range srcs {
+			if a, err := e.fs.Proc().Lstat(s); err == nil && (!a.IsDir() || o.recursive) {
+				n += treeBytes(e, s)
+			}
+		}
+		return n
+	})
+	defer g.prog.finish()
 	for _, src := range srcs {
 		target := dest
 		if destDir {
@@ -166,16 +176,12 @@ func (g *getter) copyFile(src, target string, a *ukfs.Stat) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, onlyReader{in})
+	_, err = copyData(out, in, g.prog)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
-
-// onlyReader hides everything but Read, so io.Copy uses a plain buffer
-// loop and never a WriterTo/ReaderFrom path that bypasses our errors.
-type onlyReader struct{ io.Reader }
 
 // attrs gives target the source's owner (as root), mode and times (-p).
 // The owner goes first because chown clears set-user-ID.

@@ -170,8 +170,6 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := pflag.NewFlagSet("ukfs "+c.name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVarP(&fstype, "type", "t", fstype, "file-system `TYPE` (default: probe)")
-	fs.StringVarP(&mopts, "options", "o", mopts, "mount `OPTS`, comma-separated")
 	var opts any
 	var jsonOut bool
 	if c.json {
@@ -180,6 +178,16 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 	if c.flags != nil {
 		opts = c.flags(fs)
 	}
+	// -t and -o after the command too, unless the command's own flags
+	// take the letter (touch -t STAMP); --type and --options always work.
+	short := func(s string) string {
+		if fs.ShorthandLookup(s) != nil {
+			return ""
+		}
+		return s
+	}
+	fs.StringVarP(&fstype, "type", short("t"), fstype, "file-system `TYPE` (default: probe)")
+	fs.StringVarP(&mopts, "options", short("o"), mopts, "mount `OPTS`, comma-separated")
 	// -h is help unless the command gives it a meaning of its own (df -h
 	// and du -h: human-readable sizes, as df(1) and du(1)).
 	var chelp *bool
