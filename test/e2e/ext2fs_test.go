@@ -48,7 +48,7 @@ type extFixture struct {
 	// index: e2fsck -fD hash-indexes the directories after mke2fs (which
 	// writes linear ones), so that lookups go through the htree.
 	index bool
-	huge     bool // a sparse file larger than 4 GiB
+	huge  bool // a sparse file larger than 4 GiB
 
 	once    sync.Once
 	img     string
