@@ -873,6 +873,21 @@ func TestMsdosOptions(t *testing.T) {
 			t.Errorf("default zone: mtime %d, want %d", got, tree.Get("stamp").Mtime.Unix())
 		}
 	})
+	t.Run("gemdos", func(t *testing.T) {
+		// mkfs.fat -A makes an Atari volume: no 0x55AA signature, which
+		// mount_msdos refuses unless -G.
+		img := filepath.Join(t.TempDir(), "atari.img")
+		fixture.MkfsFAT(t, img, 16<<10, "-A")
+		fixture.MCopyIn(t, img, src)
+		r := fixture.Start(t, msdosDaemon, []string{copyImage(t, img)}, nil)
+		if r.Exit == 0 || !strings.Contains(r.Stderr, "signature") {
+			t.Errorf("Atari volume without -G: exit %d, %q; want a refusal naming the boot signature", r.Exit, r.Stderr)
+		}
+		m := fatMount(t, img, "-G")
+		if b, err := os.ReadFile(filepath.Join(m.Dir, "README.TXT")); err != nil || string(b) != "readme\n" {
+			t.Errorf("-G: README.TXT %q %v", b, err)
+		}
+	})
 	t.Run("ro", func(t *testing.T) {
 		img := copyImage(t, base)
 		m := fatMount(t, img, "-o", "ro")
