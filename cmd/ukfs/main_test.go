@@ -11,9 +11,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"ukfs": func() { os.Exit(ukfsMain(os.Args[1:], os.Stdout, os.Stderr)) },
-	})
+	progs := map[string]func(){
+		"ukfs": func() { os.Exit(realMain()) },
+	}
+	// The fs-utils names run the same binary, which looks at its name.
+	for _, t := range fsuTools {
+		progs["fsu_"+t] = func() { os.Exit(realMain()) }
+	}
+	testscript.Main(m, progs)
+}
+
+// oracles are the conditions [tool] of the scripts: the formats' own
+// tools that build fixture images and check them after changes.
+var oracles = map[string]bool{
+	"xorriso": true, "sfdisk": true, "makefs": true, "mkfs.ext2": true, "e2fsck": true,
+	"mkfs.fat": true, "mcopy": true, "fsck.fat": true, "tar": true,
 }
 
 // TestScripts runs testdata/*.txtar against the real ukfs binary. Fixture
@@ -29,11 +41,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "xorriso", "sfdisk", "makefs", "root":
-				if cond == "root" {
-					return os.Geteuid() == 0, nil
-				}
+			switch {
+			case cond == "root":
+				return os.Geteuid() == 0, nil
+			case oracles[cond]:
 				if _, err := exec.LookPath(cond); err != nil {
 					if os.Getenv("CI") == "true" {
 						return false, fmt.Errorf("%s is required in CI: %v", cond, err)
@@ -46,6 +57,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"ffscorrupt": ffsCorrupt, // fsck_test.go
+			"cmptree":    cmpTree,    // tree_test.go
 			// status N CMD ARGS... runs CMD and checks its exit status is N.
 			"status": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
