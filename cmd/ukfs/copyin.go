@@ -177,8 +177,8 @@ func (c *copyIn) copy(s, target string) error {
 		key := [2]uint64{dev, a.Ino}
 		if first, ok := c.links[key]; ok && a.Nlink > 1 {
 			c.removeOld(target)
-			if err := e.fs.Link(first, target); err != nil {
-				e.warn(err)
+			if err := e.fs.Proc().Link(first, target); err != nil {
+				e.warn(&fs.PathError{Op: "link", Path: e.image + ": " + target, Err: err})
 			}
 			break
 		}
@@ -197,8 +197,8 @@ func (c *copyIn) copy(s, target string) error {
 			break
 		}
 		c.removeOld(target)
-		if err := e.fs.Symlink(t, target); err != nil {
-			e.warn(err)
+		if err := e.fs.Proc().Symlink(t, target); err != nil {
+			e.warn(&fs.PathError{Op: "symlink", Path: e.image + ": " + target, Err: err})
 			break
 		}
 		c.attrs(target, &a)
