@@ -723,11 +723,27 @@ func TestMsdosENOSPC(t *testing.T) {
 	} else if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("mkdir on a full volume: %v, want ENOSPC", err)
 	}
-	// Free it and write again.
+	// Free it and write again. The clusters of a removed file come back
+	// when the kernel has let go of it: its RELEASE and FORGET reach the
+	// daemon asynchronously after close(2) and unlink(2) (FUSE), so wait
+	// for statfs to show them.
 	if err := os.Remove(p("sub/big")); err != nil {
 		t.Fatal(err)
 	}
 	md.remove("sub/big")
+	freed := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err := unix.Statfs(m.Dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if int64(st.Bfree)*st.Bsize >= size-int64(st.Bsize) {
+			freed = true
+			break
+		}
+	}
+	if !freed {
+		t.Fatalf("statfs: %d free blocks of %d bytes 5 s after removing a %d-byte file", st.Bfree, st.Bsize, size)
+	}
 	for i := 0; i < 20; i++ {
 		name := fmt.Sprintf("sub/after%02d", i)
 		data := bytes.Repeat([]byte{byte('a' + i)}, 20000)
