@@ -216,6 +216,10 @@ func TestExt2fsReadCompare(t *testing.T) {
 			got := treetest.Compare(t, view, tree, f.opts())
 			treetest.CompareXattrs(t, view, tree, x, f.opts(), extXattrNS...)
 			treetest.SameInodes(t, "ukfs against FUSE", inos, got)
+			// Inode numbers are the file system's own: the kernel's
+			// driver reports the same ones.
+			loop := fixture.LoopMount(t, img, "")
+			treetest.SameInodes(t, "FUSE against the kernel", got, treetest.Inodes(t, treetest.HostView(loop)))
 			if code := m.Unmount(t); code != 0 {
 				t.Errorf("daemon exited %d after unmount, want 0", code)
 			}
@@ -846,15 +850,21 @@ func TestExt2fsCrash(t *testing.T) {
 	t.Logf("e2fsck -fy exit %d", code)
 	fixture.E2fsck(t, img)
 
+	// Read back through ukfs and through the kernel's driver.
 	fsys := extUkfs(t, img)
+	loop := fixture.LoopMount(t, img, "")
 	for name, c := range synced {
+		want := readAllContent(c)
 		b, err := fsys.ReadFile(name)
 		if err != nil {
 			t.Errorf("fsync'ed %s: %v", name, err)
 			continue
 		}
-		if !bytes.Equal(b, readAllContent(c)) {
+		if !bytes.Equal(b, want) {
 			t.Errorf("fsync'ed %s: content differs (%d bytes, want %d)", name, len(b), c.Size())
+		}
+		if b, err := os.ReadFile(filepath.Join(loop, name)); err != nil || !bytes.Equal(b, want) {
+			t.Errorf("fsync'ed %s through the kernel: %v, %d bytes, want %d", name, err, len(b), len(want))
 		}
 	}
 }
@@ -913,4 +923,118 @@ func extUkfs(t *testing.T, img string) *ukfs.FS {
 		}
 	})
 	return fsys
+}
+
+// dumpe2fsField returns a field of `dumpe2fs -h img` ("Filesystem state").
+func dumpe2fsField(t *testing.T, img, field string) string {
+	t.Helper()
+	out, err := exec.Command("dumpe2fs", "-h", img).Output()
+	if err != nil {
+		t.Fatalf("dumpe2fs -h %s: %v", img, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == field {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("dumpe2fs -h: no %q", field)
+	return ""
+}
+
+// TestExt2fsEdges, through the daemon: a rw mount marks the file system
+// not clean and counts the mount, unmount marks it clean; an unlinked open
+// file keeps its data until closed and leaves no orphan; ENAMETOOLONG,
+// EFBIG at the format's limit and ENOSPC each leave the image clean for
+// e2fsck; a journal that needs recovery is refused by name.
+func TestExt2fsEdges(t *testing.T) {
+	fixture.RequireRoot(t)
+	fixture.Require(t, "dumpe2fs", "debugfs")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "edge.img")
+	fixture.MkfsExt(t, img, "ext2", 8, "", "-b", "1024", "-m", "0")
+	count := dumpe2fsField(t, img, "Mount count")
+
+	m := fixture.Mount(t, extDaemon, img)
+	if st := dumpe2fsField(t, img, "Filesystem state"); st != "not clean" {
+		t.Errorf("while mounted read-write: state %q, want not clean", st)
+	}
+	if c := dumpe2fsField(t, img, "Mount count"); c == count {
+		t.Errorf("mount count still %s after a read-write mount", c)
+	}
+
+	// Unlinked while open: still readable and writable through the
+	// descriptor.
+	f, err := os.Create(m.Path("open-unlinked"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("keep me "), 10000)
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(m.Path("open-unlinked")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(data))
+	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("reading an unlinked open file: %v, equal=%v", err, bytes.Equal(got, data))
+	}
+
+	long := strings.Repeat("n", 256)
+	if err := os.WriteFile(m.Path(long), nil, 0644); !errors.Is(err, syscall.ENAMETOOLONG) {
+		t.Errorf("256-byte name: %v, want ENAMETOOLONG", err)
+	}
+	// 1 KiB blocks: direct, single, double and triple indirect blocks
+	// reach 16 GiB and a bit (Linux's ext2 limit for this block size).
+	g, err := os.Create(m.Path("efbig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.WriteAt([]byte("x"), 17<<30); !errors.Is(err, syscall.EFBIG) {
+		t.Errorf("write at 17 GiB with 1 KiB blocks: %v, want EFBIG", err)
+	}
+	g.Close()
+
+	// Fill the file system.
+	h, err := os.Create(m.Path("fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := bytes.Repeat([]byte{0xa5}, 1<<20)
+	var werr error
+	for i := 0; i < 64 && werr == nil; i++ {
+		_, werr = h.Write(buf)
+	}
+	if werr == nil {
+		werr = h.Sync()
+	}
+	h.Close()
+	if !errors.Is(werr, syscall.ENOSPC) {
+		t.Errorf("filling an 8 MiB image: %v, want ENOSPC", werr)
+	}
+	if err := os.Mkdir(m.Path("d"), 0755); err != nil && !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("mkdir on a full file system: %v", err)
+	}
+	f.Close()
+	if code := m.Unmount(t); code != 0 {
+		t.Errorf("daemon exited %d", code)
+	}
+	if st := dumpe2fsField(t, img, "Filesystem state"); st != "clean" {
+		t.Errorf("after unmount: state %q, want clean", st)
+	}
+	fixture.E2fsck(t, img)
+	fsys := extUkfs(t, img)
+	if _, err := fsys.Lstat("open-unlinked"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("unlinked file after unmount: %v", err)
+	}
+
+	// A journal that needs recovery: refused by name, read-only too
+	// (replay is not supported).
+	j := filepath.Join(dir, "journal.img")
+	fixture.MkfsExt(t, j, "ext3", 16, "")
+	fixture.Run(t, "debugfs", "-w", "-R", "feature needs_recovery", j)
+	r := fixture.Start(t, extDaemon, []string{j}, nil)
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "recovery") {
+		t.Errorf("ext3 needing recovery: exit %d, %q; want a refusal naming recovery", r.Exit, strings.TrimSpace(r.Stderr))
+	}
 }
