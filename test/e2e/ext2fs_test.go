@@ -303,6 +303,29 @@ func TestExt2fsOptions(t *testing.T) {
 		before = after
 	}
 
+	// sync: each change is on the image when the call returns (debugfs
+	// reads the image file while it is mounted). Through FUSE the kernel
+	// itself fsyncs after each write on a sync mount, so this is checked
+	// through ukfs, where only the file system's own sync mode can do it.
+	{
+		fsys, err := ukfs.Mount(img, ukfs.Options("sync"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fsys.Mkdir("synced-dir", 0755); err != nil {
+			t.Fatal(err)
+		}
+		if err := fsys.WriteFile("synced-dir/f", []byte("on disk\n"), 0644); err != nil {
+			t.Fatal(err)
+		}
+		if out := fixture.Run(t, "debugfs", "-R", "cat /synced-dir/f", img); out != "on disk\n" {
+			t.Errorf("-o sync: debugfs reads %q while mounted, want the data written", out)
+		}
+		if err := fsys.Unmount(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// force: a file system marked not clean mounts read-write only with it.
 	fixture.Run(t, "debugfs", "-w", "-R", "ssv state 0", img)
 	r := fixture.Start(t, extDaemon, []string{img}, nil)
@@ -1037,4 +1060,112 @@ func TestExt2fsEdges(t *testing.T) {
 	if r.Exit == 0 || !strings.Contains(r.Stderr, "recovery") {
 		t.Errorf("ext3 needing recovery: exit %d, %q; want a refusal naming recovery", r.Exit, strings.TrimSpace(r.Stderr))
 	}
+}
+
+// TestExt2fsUkfsCommand runs the ukfs command's read and write commands on
+// ext images: reads on ext4 (opened read-only), every changing command on
+// ext2, whose result e2fsck -fn and the kernel's driver then check.
+func TestExt2fsUkfsCommand(t *testing.T) {
+	bin := fixture.Bin(t, "ukfs")
+	run := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if err != nil {
+			return out.String() + errb.String(), err
+		}
+		return out.String(), nil
+	}
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		out, err := run(stdin, args...)
+		if err != nil {
+			t.Fatalf("ukfs %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	// ext4: reads work on the read-only format; a change is refused by
+	// feature name.
+	img4, _, _ := fxExt4.Build(t)
+	if out := must("", "cat", img4, "small.txt"); out != "hello, world\n" {
+		t.Errorf("ukfs cat: %q", out)
+	}
+	if out := must("", "ls", img4, "dir/sub"); !strings.Contains(out, "file") {
+		t.Errorf("ukfs ls: %q", out)
+	}
+	if out := must("", "find", img4, "hl"); !strings.Contains(out, "link2") {
+		t.Errorf("ukfs find: %q", out)
+	}
+	must("", "stat", img4, "blk")
+	must("", "du", img4, "dir")
+	must("", "df", img4)
+	if out := must("", "info", img4); !strings.Contains(out, "ext2fs") {
+		t.Errorf("ukfs info: %q", out)
+	}
+	host := t.TempDir()
+	must("", "get", "-R", "-p", img4, "dir", host)
+	if b, err := os.ReadFile(filepath.Join(host, "dir/sub/file")); err != nil || string(b) != "in a subdirectory\n" {
+		t.Errorf("ukfs get: %q %v", b, err)
+	}
+	tarOut := must("", "tar", img4, "hl")
+	if !strings.Contains(tarOut, "orig") {
+		t.Errorf("ukfs tar: no orig in the stream")
+	}
+	if out, err := run("", "mkdir", img4, "new"); err == nil || !strings.Contains(out, "extent") {
+		t.Errorf("ukfs mkdir on ext4: %v %q, want a refusal naming extent", err, out)
+	}
+
+	// ext2: every changing command.
+	src := filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(filepath.Join(src, "in/deep"), 0755)
+	os.WriteFile(filepath.Join(src, "in/deep/h"), []byte("from the host\n"), 0640)
+	hostTime := time.Date(2003, 4, 5, 6, 7, 8, 900, time.UTC)
+	os.Chtimes(filepath.Join(src, "in/deep/h"), hostTime, hostTime)
+	img := filepath.Join(t.TempDir(), "u.img")
+	fixture.MkfsExt(t, img, "ext2", 32, "")
+	must("", "mkdir", img, "d")
+	must("", "put", "-R", "-p", img, filepath.Join(src, "in"), "d")
+	must("written\n", "write", img, "d/w")
+	must("more\n", "write", "-a", img, "d/w")
+	must("", "cp", img, "d/w", "d/w2")
+	must("", "mv", img, "d/w2", "moved")
+	must("", "ln", "-s", img, "d/w", "sl")
+	must("", "ln", img, "d/w", "hard")
+	must("", "chmod", img, "0600", "moved")
+	must("", "chown", img, "12:34", "moved")
+	must("", "touch", "-d", "1960-01-01T00:00:00Z", img, "moved")
+	must("", "mkfifo", img, "fifo")
+	must("", "mknod", img, "cdev", "c", "4", "64")
+	must("", "mkdir", img, "gone")
+	must("", "rmdir", img, "gone")
+	must("", "rm", img, "hard")
+	if out := must("", "cat", img, "d/w"); out != "written\nmore\n" {
+		t.Errorf("ukfs cat after write -a: %q", out)
+	}
+	fixture.E2fsck(t, img)
+
+	want := treetest.New()
+	want.Dir("d").Mtime = time.Time{}
+	e := want.File("d/in/deep/h", treetest.String("from the host\n"))
+	e.Perm, e.Uid, e.Gid, e.Mtime = 0640, uint32(os.Geteuid()), uint32(os.Getegid()), hostTime
+	want.File("d/w", treetest.String("written\nmore\n"))
+	e = want.File("moved", treetest.String("written\nmore\n"))
+	e.Perm, e.Uid, e.Gid, e.Mtime = 0600, 12, 34, time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	want.Symlink("sl", "d/w")
+	want.Fifo("fifo")
+	want.Device("cdev", true, unix.Mkdev(4, 64))
+	fixture.RequireRoot(t)
+	loop := fixture.LoopMount(t, img, "")
+	treetest.Compare(t, treetest.HostView(loop), want, treetest.Options{IgnoreExtra: lostFound,
+		Expect: func(e *treetest.Entry, w *treetest.Stat) {
+			// Only what the commands were told is checked: new entries
+			// get the umask's mode, the caller's owner and the time.
+			if e.Path != "moved" && e.Path != "d/in/deep/h" {
+				st, _ := treetest.HostView(loop).Lstat(e.Path)
+				w.Mode, w.Uid, w.Gid, w.Mtime = w.Mode&unix.S_IFMT|st.Mode&07777, st.Uid, st.Gid, st.Mtime
+			}
+		}})
 }
