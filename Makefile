@@ -4,6 +4,9 @@ BIN     := bin
 CMDS    := $(notdir $(wildcard cmd/*))
 FUZZTIME ?= 30s
 PREFIX  ?= /usr/local
+# NetBSD fs-utils' programs; ukfs run as fsu_X behaves as `ukfs X`
+# (cmd/ukfs/fsu.go).
+FSU_TOOLS := cat chmod chown cp df diff du ecp find get ln ls mkdir mkfifo mknod mv put rm rmdir stat touch write
 
 .PHONY: all build test test-short vet demo bench fuzz install clean
 
@@ -58,6 +61,7 @@ fuzz:
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BIN)/* $(DESTDIR)$(PREFIX)/bin/
+	for t in $(FSU_TOOLS); do ln -sf ukfs $(DESTDIR)$(PREFIX)/bin/fsu_$$t; done
 
 clean:
 	rm -rf $(BIN)
