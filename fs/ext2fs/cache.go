@@ -1,8 +1,18 @@
 package ext2fs
 
 // A small bounded write-back cache of metadata blocks (bitmaps, inode
-// tables, indirect and extent blocks, directories, xattr blocks). dev has
-// no shared block cache yet, so the file system keeps its own.
+// tables, indirect and extent blocks, directories, xattr blocks).
+//
+// It is not dev.Cache on purpose. dev.Cache hands out copies and writes a
+// dirty block back whenever it evicts it; this cache hands out the
+// buffers themselves, pinned for the current write operation, and writes
+// dirty ones only in flush, which runs between operations. So the image
+// always holds the metadata of whole operations (plus file data written
+// directly), never half of one: after a crash e2fsck -fy finds a state it
+// can repair without losing what was fsync'ed (test/e2e TestExt2fsCrash).
+// Moving to dev.Cache would mean turning every in-place update into
+// Get/modify/Write and giving up that guarantee, or adding pinning to
+// dev.Cache.
 //
 // Readers use it under the mount's read lock, writers under the write lock,
 // so a buffer's bytes are never changed while someone reads them. Dirty
