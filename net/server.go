@@ -60,6 +60,9 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Now is the clock for utimes-to-now; nil means time.Now.
 	Now func() time.Time
+	// Lock, if set, is the mount's writer lock shared with another front
+	// (p2k's FUSE bridge, p2k.Config.Lock) serving the same mount.
+	Lock *sync.RWMutex
 }
 
 // export is one exported mount shared by all its connections.
@@ -67,7 +70,7 @@ type export struct {
 	m    vfs.Mount
 	opts Options
 
-	lock   sync.RWMutex
+	lock   *sync.RWMutex
 	closed bool
 
 	wg    sync.WaitGroup
@@ -334,7 +337,15 @@ type Server struct{ ex *export }
 // NewServer makes a server for m, for callers that accept connections
 // themselves (ServeConn).
 func NewServer(m vfs.Mount, opts Options) *Server {
-	return &Server{ex: &export{m: m, opts: opts, conns: map[*conn]struct{}{}}}
+	return &Server{ex: newExport(m, opts)}
+}
+
+func newExport(m vfs.Mount, opts Options) *export {
+	ex := &export{m: m, opts: opts, lock: opts.Lock, conns: map[*conn]struct{}{}}
+	if ex.lock == nil {
+		ex.lock = new(sync.RWMutex)
+	}
+	return ex
 }
 
 // ServeConn serves one client connection until it ends. tcp says whether

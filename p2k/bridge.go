@@ -44,6 +44,10 @@ type Config struct {
 	// Logf reports errors that are not errnos (logged once each) and,
 	// with Debug, every operation. nil discards.
 	Logf func(format string, args ...any)
+	// Lock, if set, is the mount's writer lock shared with another front
+	// serving the same mount (a 9P export beside the FUSE mount), so that
+	// the two serialise their changes; nil gives the bridge its own.
+	Lock *sync.RWMutex
 }
 
 // Bridge serves FUSE requests with the vnodes of one vfs.Mount: it is the
@@ -65,7 +69,7 @@ type Bridge struct {
 	// lock is the mount's writer lock (DESIGN.md: changes to one mount
 	// are serialised, reads run together). Shutdown takes it to wait for
 	// operations in flight; closed then refuses new ones.
-	lock   sync.RWMutex
+	lock   *sync.RWMutex
 	closed bool
 	dirty  atomic.Bool // changed since the last Sync
 
@@ -107,6 +111,10 @@ func NewBridge(m vfs.Mount, cfg Config) (*Bridge, error) {
 		nodes:         newNodeTable(root, &a),
 		handles:       map[uint64]*handle{},
 		nextFh:        1,
+		lock:          cfg.Lock,
+	}
+	if b.lock == nil {
+		b.lock = new(sync.RWMutex)
 	}
 	_, hasX := root.(vfs.Xattrer)
 	b.noXattr = !hasX

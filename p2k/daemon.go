@@ -2,6 +2,7 @@ package p2k
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +13,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/rumpfs/rumpfs/kern"
+	ninep "github.com/rumpfs/rumpfs/net"
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
@@ -100,11 +103,13 @@ func (d *Daemon) Main(argv []string) int {
 		fmt.Fprintf(os.Stderr, "usage: %s [-f] [-o options] image[%%PART%%] mountpoint (-h for help)\n", prog)
 		return 1
 	}
-	if err := checkMountpoint(inv.mountpoint); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-		return 1
+	if inv.mountpoint != "" {
+		if err := checkMountpoint(inv.mountpoint); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+			return 1
+		}
 	}
-	if d.AdjustMount != nil {
+	if d.AdjustMount != nil && inv.mountpoint != "" {
 		if err := d.AdjustMount(inv.opts, inv.image, inv.mountpoint); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 			return 1
@@ -129,6 +134,10 @@ type invocation struct {
 	image, mountpoint string
 	foreground        bool
 	opts              vfs.Options // all -o options and flag options
+	// serve is the --serve address of a 9P export ("" for none);
+	// exportOpts its squashing and uid maps.
+	serve      string
+	exportOpts ninep.Options
 }
 
 var errHelp = errors.New("help")
@@ -140,6 +149,9 @@ func (d *Daemon) parse(prog string, args []string) (*invocation, error) {
 	optArgs := fl.StringArrayP("options", "o", nil, "mount options, comma-separated (repeatable)")
 	fg := fl.BoolP("foreground", "f", false, "stay in the foreground")
 	help := fl.BoolP("help", "h", false, "show this help")
+	serve := fl.String("serve", "", "export over 9P2000.L on unix:///path/sock or tcp://host:port (a bare port: loopback), instead of or as well as mounting")
+	squash := fl.String("serve-squash", "", "whose requests the 9P export runs as the anonymous user: root (default on TCP), all, none (default on a unix socket)")
+	uidMap := fl.String("serve-uid-map", "", "9P export uid map: client=server[,client=server...]; anonuid=N and anongid=N set the anonymous user (default 65534)")
 	strs := make([]*string, len(d.Flags))
 	bools := make([]*bool, len(d.Flags))
 	for i, f := range d.Flags {
@@ -159,10 +171,23 @@ func (d *Daemon) parse(prog string, args []string) (*invocation, error) {
 		d.usage(os.Stdout, prog, fl)
 		return nil, errHelp
 	}
-	if fl.NArg() != 2 {
+	if fl.NArg() != 2 && !(*serve != "" && fl.NArg() == 1) {
 		return nil, fmt.Errorf("need an image and a mount point, got %d arguments", fl.NArg())
 	}
-	inv := &invocation{image: fl.Arg(0), mountpoint: fl.Arg(1), foreground: *fg, opts: vfs.Options{}}
+	inv := &invocation{image: fl.Arg(0), foreground: *fg, opts: vfs.Options{}, serve: *serve}
+	if fl.NArg() == 2 {
+		inv.mountpoint = fl.Arg(1)
+	}
+	if *serve != "" {
+		if _, _, err := ninep.ParseAddr(*serve); err != nil {
+			return nil, fmt.Errorf("--serve: %v", err)
+		}
+		if err := parseExportOpts(&inv.exportOpts, *squash, *uidMap); err != nil {
+			return nil, err
+		}
+	} else if *squash != "" || *uidMap != "" {
+		return nil, fmt.Errorf("--serve-squash and --serve-uid-map need --serve")
+	}
 	for _, o := range *optArgs {
 		vfs.ParseOptions(inv.opts, o)
 	}
@@ -396,10 +421,68 @@ func (d *Daemon) serve(prog string, inv *invocation, ready *os.File) int {
 		return fail(err)
 	}
 	fl.ReadOnly = m.ReadOnly()
-	srv, err := Serve(m, inv.mountpoint, cfg, fl)
-	if err != nil {
-		m.Unmount()
-		return fail(err)
+
+	// The 9P export listens first, so that a bad address is reported
+	// before anything is mounted. Beside a FUSE mount it shares the
+	// bridge's writer lock, and the kernel's caches are turned off: the
+	// image then changes behind the FUSE kernel's back.
+	var (
+		exportDone chan error
+		stopExport context.CancelFunc = func() {}
+	)
+	if inv.serve != "" {
+		l, err := ninep.Listen(inv.serve)
+		if err != nil {
+			m.Unmount()
+			return fail(fmt.Errorf("--serve %s: %v", inv.serve, err))
+		}
+		lock := new(sync.RWMutex)
+		cfg.Lock = lock
+		cfg.EntryTimeout, cfg.AttrTimeout, cfg.KeepCache = 0, 0, false
+		eo := inv.exportOpts
+		eo.Lock = lock
+		eo.ReadOnly = eo.ReadOnly || m.ReadOnly()
+		eo.Logf = logf
+		var ctx context.Context
+		ctx, stopExport = context.WithCancel(context.Background())
+		exportDone = make(chan error, 1)
+		go func() { exportDone <- ninep.ServeListener(ctx, l, m, eo) }()
+	}
+	var srv *Server
+	var fuseDone <-chan struct{}
+	if inv.mountpoint != "" {
+		srv, err = Serve(m, inv.mountpoint, cfg, fl)
+		if err != nil {
+			stopExport()
+			if exportDone != nil {
+				<-exportDone
+			}
+			m.Unmount()
+			return fail(err)
+		}
+		fuseDone = srv.Done()
+	}
+	syncStop, syncDone := make(chan struct{}), make(chan struct{})
+	if srv == nil && !m.ReadOnly() && cfg.SyncInterval > 0 && cfg.Lock != nil {
+		// Export only: nothing else flushes the image every few seconds
+		// (DESIGN.md: dirty metadata is never older than a few seconds).
+		go func() {
+			defer close(syncDone)
+			t := time.NewTicker(cfg.SyncInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					cfg.Lock.Lock()
+					m.Sync()
+					cfg.Lock.Unlock()
+				case <-syncStop:
+					return
+				}
+			}
+		}()
+	} else {
+		close(syncDone)
 	}
 
 	sigs := make(chan os.Signal, 2)
@@ -414,13 +497,34 @@ func (d *Daemon) serve(prog string, inv *invocation, ready *os.File) int {
 		if cfg.Debug {
 			logf("%s: %v: unmounting", prog, s)
 		}
-		if err := srv.Unmount(); err != nil {
-			logf("%s: %v", prog, err)
+		if srv != nil {
+			if err := srv.Unmount(); err != nil {
+				logf("%s: %v", prog, err)
+			}
 		}
-	case <-srv.Done():
+	case <-fuseDone:
+	case err := <-exportDone:
+		// The listener failed: end as if unmounted.
+		if err != nil {
+			logf("%s: --serve: %v", prog, err)
+		}
+		exportDone = nil
+		if srv != nil {
+			srv.Unmount()
+		}
 	}
-	srv.Wait()
+	if srv != nil {
+		srv.Wait()
+	}
+	stopExport()
+	if exportDone != nil {
+		if err := <-exportDone; err != nil {
+			logf("%s: --serve: %v", prog, err)
+		}
+	}
 	signal.Stop(sigs)
+	close(syncStop)
+	<-syncDone
 	if err := m.Unmount(); err != nil {
 		logf("%s: %v", prog, err)
 		return 1
@@ -443,4 +547,47 @@ func (d *Daemon) logger(prog string, detached bool) func(string, ...any) {
 	return func(format string, args ...any) {
 		w.Warning(fmt.Sprintf(format, args...))
 	}
+}
+
+// parseExportOpts reads --serve-squash and --serve-uid-map, in the manner
+// of exports(5): root_squash, all_squash, no_root_squash, anonuid, anongid.
+func parseExportOpts(o *ninep.Options, squash, uidMap string) error {
+	switch squash {
+	case "":
+	case "root":
+		o.Squash = ninep.SquashRoot
+	case "all":
+		o.Squash = ninep.SquashAll
+	case "none":
+		o.Squash = ninep.SquashNone
+	default:
+		return fmt.Errorf("--serve-squash: %q: want root, all or none", squash)
+	}
+	if uidMap == "" {
+		return nil
+	}
+	for _, kv := range strings.Split(uidMap, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(v, 10, 32)
+		if !ok || err != nil {
+			return fmt.Errorf("--serve-uid-map: %q: want client=server, anonuid=N or anongid=N", kv)
+		}
+		u := uint32(n)
+		switch k {
+		case "anonuid":
+			o.AnonUID = &u
+		case "anongid":
+			o.AnonGID = &u
+		default:
+			c, err := strconv.ParseUint(k, 10, 32)
+			if err != nil {
+				return fmt.Errorf("--serve-uid-map: %q: client uid is not a number", kv)
+			}
+			if o.UIDMap == nil {
+				o.UIDMap = map[uint32]uint32{}
+			}
+			o.UIDMap[uint32(c)] = u
+		}
+	}
+	return nil
 }
