@@ -79,7 +79,11 @@ func ffsMany(v ffsVariant) int {
 // directory, a file reaching the double-indirect blocks of the smallest
 // block size, files ending at and just past fragment and block
 // boundaries, and sparse files (makefs allocates their holes; the write
-// tests make real ones).
+// tests make real ones). There is no file past 4 GiB here: Debian's
+// makefs fails writing any file past 2 GiB ("Writing inode 3 ..., bytes
+// 2146828288 + 65536: Invalid argument", a 32-bit offset), and it would
+// write every zero of it anyway; TestFFSWrite makes a sparse 5 GiB file
+// through rump_ffs and reads it back with ukfs and a fresh mount.
 func ffsReadTree(many int) *treetest.Tree {
 	t := treetest.Standard(treetest.Caps{
 		NameMax: 255, Depth: 40, UTF8: true, NonBMP: true,
