@@ -35,7 +35,7 @@ func ffsSection() section {
 // ufs2Image is a UFS2 file system made by makefs (-s: a fixed size, so
 // that write images have room).
 func ufs2Image() *rwImage {
-	mk := func(img string, size int64, src string) error {
+	mk := func(e *env, img string, size int64, src string) error {
 		os.Remove(img)
 		if src == "" {
 			dir, err := os.MkdirTemp("", "bench-empty")
@@ -45,11 +45,13 @@ func ufs2Image() *rwImage {
 			defer os.RemoveAll(dir)
 			src = dir
 		}
-		return runCmd("makefs", "-t", "ffs", "-o", "version=2", "-s", fmt.Sprint(size), img, src)
+		// makefs sizes the inode count to the tree; -f leaves room for
+		// the copy-in (an empty tree would get a handful of inodes).
+		return runCmd("makefs", "-t", "ffs", "-o", "version=2", "-s", fmt.Sprint(size), "-f", fmt.Sprint(2*e.cfg.files+1000), img, src)
 	}
 	return &rwImage{
 		name:  "ufs2",
-		from:  func(e *env, src, img string, size int64) error { return mk(img, size, src) },
-		empty: func(e *env, img string, size int64) error { return mk(img, size, "") },
+		from:  func(e *env, src, img string, size int64) error { return mk(e, img, size, src) },
+		empty: func(e *env, img string, size int64) error { return mk(e, img, size, "") },
 	}
 }

@@ -337,10 +337,11 @@ func opCopyIn(dir string, dirs []string) (float64, error) {
 
 func firstLines(b []byte) string {
 	s := strings.TrimSpace(string(b))
-	if l := strings.SplitN(s, "\n", 4); len(l) > 3 {
-		s = strings.Join(l[:3], "\n") + " ..."
+	l := strings.SplitN(s, "\n", 4)
+	if len(l) > 3 {
+		l = append(l[:3], "...")
 	}
-	return s
+	return strings.Join(l, "; ")
 }
 
 // writeSource writes the tree every image of a section is built from:
