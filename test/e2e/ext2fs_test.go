@@ -51,6 +51,7 @@ type extFixture struct {
 	huge  bool // a sparse file larger than 4 GiB
 	// noKernel: the kernel cannot mount it (blocks larger than a page).
 	noKernel bool
+	noXattr  bool // revision 0: no ext_attr
 
 	once    sync.Once
 	img     string
@@ -72,10 +73,13 @@ var (
 	fxExt2I128  = &extFixture{name: "ext2-b4096-I128", kind: "ext2", args: []string{"-b", "4096", "-I", "128"}, sizeMiB: 96, inode128: true}
 	fxExt4b1024 = &extFixture{name: "ext4-b1024-I128", kind: "ext4", args: []string{"-b", "1024", "-I", "128"}, sizeMiB: 96, inode128: true}
 	fxExt2b64k  = &extFixture{name: "ext2-b65536", kind: "ext2", args: []string{"-b", "65536"}, sizeMiB: 256, noKernel: true}
+	// Revision 0: 128-byte inodes, no feature at all (no filetype in
+	// directory entries, no xattrs, no large files).
+	fxExt2Rev0 = &extFixture{name: "ext2-rev0", kind: "ext2", args: []string{"-r", "0"}, sizeMiB: 64, inode128: true, noXattr: true}
 )
 
 func extFixtures() []*extFixture {
-	return []*extFixture{fxExt2, fxExt3, fxExt4, fxExt2b1024, fxExt2NoIdx, fxExt2I128, fxExt4b1024, fxExt2b64k}
+	return []*extFixture{fxExt2, fxExt3, fxExt4, fxExt2b1024, fxExt2NoIdx, fxExt2I128, fxExt4b1024, fxExt2b64k, fxExt2Rev0}
 }
 
 // Times outside 1970..2038 (ext's signed 32-bit seconds, extended by the
@@ -165,6 +169,9 @@ func (f *extFixture) Build(t *testing.T) (string, *treetest.Tree, treetest.Xattr
 		}
 		defer os.RemoveAll(src)
 		tr, x := extTree(many, f.inode128, f.huge)
+		if f.noXattr {
+			x = treetest.Xattrs{}
+		}
 		written := treetest.Write(t, src, tr)
 		treetest.WriteXattrs(t, src, x)
 		img := filepath.Join(workDir, f.name+".img")
