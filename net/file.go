@@ -751,8 +751,11 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 			return false
 		}
 		budget -= sz
+		// The entry's type byte is d_type (DT_*), as QEMU sends and
+		// Linux's v9fs hands to getdents unchanged; the qid's type is
+		// the 9P one.
 		qt := p9.FileMode(uint32(d.Type) << 12).QIDType()
-		out = append(out, p9.Dirent{QID: p9.QID{Type: qt, Path: d.Ino}, Offset: d.Next, Type: qt, Name: d.Name})
+		out = append(out, p9.Dirent{QID: p9.QID{Type: qt, Path: d.Ino}, Offset: d.Next, Type: p9.QIDType(d.Type), Name: d.Name})
 		return budget > 0
 	})
 	if err != nil {

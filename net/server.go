@@ -256,8 +256,18 @@ const (
 func (s *sniffer) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.feed(p[:n])
+	if err != nil && n == 0 {
+		// p9 v0.3.0 starts a new receiving goroutine (which then joins
+		// its pending WaitGroup) after each message; if the connection
+		// ends at once, Handle may already wait on that group. Holding
+		// the end back briefly lets such goroutines register first
+		// (otherwise a data race the race detector reports).
+		time.Sleep(disconnectGrace)
+	}
 	return n, err
 }
+
+const disconnectGrace = 20 * time.Millisecond
 
 func (s *sniffer) feed(b []byte) {
 	for len(b) > 0 {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/rumpfs/rumpfs/kern"
+	ninep "github.com/rumpfs/rumpfs/net"
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
@@ -102,9 +103,19 @@ func configure(opts []Option) *config {
 	return c
 }
 
-// Mount mounts image (a path with an optional %PART% suffix).
+// Mount mounts image (a path with an optional %PART% suffix), or attaches
+// to a 9P export named 9p://host:port or 9p+unix:///path/sock (see
+// package net): every method then works on the remote file system, whose
+// server checks permissions.
 func Mount(image string, opts ...Option) (*FS, error) {
 	c := configure(opts)
+	if ninep.IsRemote(image) {
+		m, err := ninep.Dial(image, c.ro || c.opts.Has("ro"))
+		if err != nil {
+			return nil, err
+		}
+		return FromMount(image, m, opts...)
+	}
 	mp, err := c.kernel.Mount(image, c.fstype, c.opts)
 	if err != nil {
 		return nil, err

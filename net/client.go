@@ -1,0 +1,392 @@
+package ninep
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+
+	"github.com/rumpfs/rumpfs/vfs"
+)
+
+// IsRemote reports whether spec names a 9P export rather than an image:
+// 9p://host:port or 9p+unix:///path/sock.
+func IsRemote(spec string) bool {
+	return strings.HasPrefix(spec, "9p://") || strings.HasPrefix(spec, "9p+unix://")
+}
+
+// Dial connects to the 9P export spec (9p://host:port, 9p+unix:///path)
+// and returns it as a vfs.Mount, so that the layers above (kern, ukfs)
+// work on a remote file system as on an image. The server checks
+// permissions and squashes; on a unix socket it knows the client by its
+// SO_PEERCRED (p9's client names no user in Tattach).
+func Dial(spec string, readOnly bool) (vfs.Mount, error) {
+	var network, addr string
+	switch {
+	case strings.HasPrefix(spec, "9p+unix://"):
+		network, addr = "unix", strings.TrimPrefix(spec, "9p+unix://")
+	case strings.HasPrefix(spec, "9p://"):
+		network, addr = "tcp", strings.TrimPrefix(spec, "9p://")
+		if !strings.Contains(addr, ":") {
+			addr += ":564" // the 9P port
+		}
+	default:
+		return nil, fmt.Errorf("%s: not a 9p:// or 9p+unix:// address", spec)
+	}
+	nc, err := net.DialTimeout(network, addr, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", spec, err)
+	}
+	c, err := p9.NewClient(nc, p9.WithMessageSize(1<<20))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: 9P version: %v", spec, err)
+	}
+	root, err := c.Attach("")
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: attach: %v", spec, err)
+	}
+	m := &remote{spec: spec, c: c, ro: readOnly}
+	m.root = &rnode{m: m, f: root, refs: 1}
+	m.root.parent = m.root
+	return m, nil
+}
+
+// remote is a vfs.Mount over a p9 client.
+type remote struct {
+	spec string
+	c    *p9.Client
+	root *rnode
+	ro   bool
+}
+
+func (m *remote) Root() (vfs.Vnode, error) {
+	m.root.ref()
+	return m.root, nil
+}
+
+func (m *remote) Statfs() (vfs.StatFS, error) {
+	s, err := m.root.f.StatFS()
+	if err != nil {
+		return vfs.StatFS{}, cerr(err)
+	}
+	return vfs.StatFS{Bsize: s.BlockSize, Frsize: s.BlockSize, Blocks: s.Blocks, Bfree: s.BlocksFree,
+		Bavail: s.BlocksAvailable, Files: s.Files, Ffree: s.FilesFree, Namemax: s.NameLength}, nil
+}
+
+func (m *remote) Sync() error    { return nil } // every write is sent at once
+func (m *remote) ReadOnly() bool { return m.ro }
+func (m *remote) Info() vfs.Info {
+	return vfs.Info{Type: "9p", Clean: true, Extra: []vfs.KV{{Key: "export", Value: m.spec}}}
+}
+
+func (m *remote) Unmount() error {
+	m.root.f.Close()
+	return m.c.Close()
+}
+
+// cerr converts a p9 client error to the errno the vfs boundary wants.
+func cerr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == io.EOF {
+		return nil
+	}
+	if e := linux.ExtractErrno(err); e != 0 {
+		return syscall.Errno(e)
+	}
+	return syscall.EIO
+}
+
+// rnode is one remote file: a walked (unopened) fid, plus fids opened for
+// reading and writing when first needed.
+type rnode struct {
+	m      *remote
+	f      p9.File
+	parent *rnode // for ".." (9P walks never carry it: the client resolves)
+
+	mu     sync.Mutex
+	refs   int
+	rf, wf p9.File
+}
+
+func (n *rnode) ref() {
+	n.mu.Lock()
+	n.refs++
+	n.mu.Unlock()
+}
+
+func (n *rnode) Rele() {
+	n.mu.Lock()
+	n.refs--
+	last := n.refs == 0 && n != n.m.root
+	var fs []p9.File
+	if last {
+		fs = []p9.File{n.f, n.rf, n.wf}
+		n.rf, n.wf = nil, nil
+	}
+	n.mu.Unlock()
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
+	if last && n.parent != n {
+		n.parent.Rele()
+	}
+}
+
+func (n *rnode) Getattr() (vfs.Attr, error) {
+	q, _, a, err := n.f.GetAttr(p9.AttrMaskAll)
+	if err != nil {
+		return vfs.Attr{}, cerr(err)
+	}
+	return vfs.Attr{
+		Ino: q.Path, Gen: a.Gen, Mode: uint32(a.Mode), Nlink: uint32(a.NLink), Uid: uint32(a.UID), Gid: uint32(a.GID),
+		Rdev: uint64(a.RDev), Size: a.Size, Blocks: a.Blocks, Blksize: uint32(a.BlockSize),
+		Atime: ttime(a.ATimeSeconds, a.ATimeNanoSeconds), Mtime: ttime(a.MTimeSeconds, a.MTimeNanoSeconds),
+		Ctime: ttime(a.CTimeSeconds, a.CTimeNanoSeconds), Btime: ttime(a.BTimeSeconds, a.BTimeNanoSeconds),
+	}, nil
+}
+
+func ttime(s, ns uint64) time.Time {
+	if s == 0 && ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(s), int64(ns))
+}
+
+func (n *rnode) child(f p9.File) *rnode {
+	n.ref() // the child holds its parent, for ".."
+	return &rnode{m: n.m, f: f, parent: n, refs: 1}
+}
+
+func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
+	switch name {
+	case ".":
+		n.ref()
+		return n, nil
+	case "..":
+		n.parent.ref()
+		return n.parent, nil
+	}
+	_, f, err := n.f.Walk([]string{name})
+	if err != nil {
+		return nil, cerr(err)
+	}
+	return n.child(f), nil
+}
+
+func (n *rnode) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
+	_, d, err := n.f.Walk(nil)
+	if err != nil {
+		return cerr(err)
+	}
+	defer d.Close()
+	if _, _, err := d.Open(p9.ReadOnly); err != nil {
+		return cerr(err)
+	}
+	for {
+		ents, err := d.Readdir(cookie, 64<<10)
+		if err != nil {
+			return cerr(err)
+		}
+		if len(ents) == 0 {
+			return nil
+		}
+		for _, e := range ents {
+			if !fn(vfs.Dirent{Name: e.Name, Ino: e.QID.Path, Type: uint8(e.Type), Next: e.Offset}) {
+				return nil
+			}
+			cookie = e.Offset
+		}
+	}
+}
+
+// opened returns the fid opened for reading (write false) or writing.
+func (n *rnode) opened(write bool) (p9.File, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !write && n.rf != nil {
+		return n.rf, nil
+	}
+	if write && n.wf != nil {
+		return n.wf, nil
+	}
+	_, f, err := n.f.Walk(nil)
+	if err != nil {
+		return nil, cerr(err)
+	}
+	mode := p9.ReadOnly
+	if write {
+		mode = p9.WriteOnly
+	}
+	if _, _, err := f.Open(mode); err != nil {
+		f.Close()
+		return nil, cerr(err)
+	}
+	if write {
+		n.wf = f
+	} else {
+		n.rf = f
+	}
+	return f, nil
+}
+
+func (n *rnode) Read(p []byte, off int64) (int, error) {
+	f, err := n.opened(false)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(p) {
+		k, err := f.ReadAt(p[done:], off+int64(done))
+		done += k
+		if err == io.EOF || (err == nil && k == 0) {
+			break
+		}
+		if err != nil {
+			return done, cerr(err)
+		}
+	}
+	return done, nil
+}
+
+func (n *rnode) Write(p []byte, off int64) (int, error) {
+	f, err := n.opened(true)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(p) {
+		k, err := f.WriteAt(p[done:], off+int64(done))
+		done += k
+		if err != nil {
+			return done, cerr(err)
+		}
+		if k == 0 {
+			return done, syscall.EIO
+		}
+	}
+	return done, nil
+}
+
+func (n *rnode) Readlink() (string, error) {
+	s, err := n.f.Readlink()
+	return s, cerr(err)
+}
+
+func (n *rnode) Setattr(sa *vfs.SetAttr) error {
+	var v p9.SetAttrMask
+	var a p9.SetAttr
+	if sa.Valid&vfs.SetMode != 0 {
+		v.Permissions, a.Permissions = true, p9.FileMode(sa.Mode)
+	}
+	if sa.Valid&vfs.SetUid != 0 {
+		v.UID, a.UID = true, p9.UID(sa.Uid)
+	}
+	if sa.Valid&vfs.SetGid != 0 {
+		v.GID, a.GID = true, p9.GID(sa.Gid)
+	}
+	if sa.Valid&vfs.SetSize != 0 {
+		v.Size, a.Size = true, sa.Size
+	}
+	if sa.Valid&vfs.SetAtime != 0 {
+		v.ATime, v.ATimeNotSystemTime = true, true
+		a.ATimeSeconds, a.ATimeNanoSeconds = uint64(sa.Atime.Unix()), uint64(sa.Atime.Nanosecond())
+	}
+	if sa.Valid&vfs.SetMtime != 0 {
+		v.MTime, v.MTimeNotSystemTime = true, true
+		a.MTimeSeconds, a.MTimeNanoSeconds = uint64(sa.Mtime.Unix()), uint64(sa.Mtime.Nanosecond())
+	}
+	if sa.Valid&vfs.SetFlags != 0 && sa.Flags != 0 {
+		return syscall.EOPNOTSUPP // 9P2000.L carries no BSD flags
+	}
+	return cerr(n.f.SetAttr(v, a))
+}
+
+// walkNew gives the vnode of a name just made in directory n.
+func (n *rnode) walkNew(name string, err error) (vfs.Vnode, error) {
+	if err != nil {
+		return nil, cerr(err)
+	}
+	return n.Lookup(name)
+}
+
+func (n *rnode) Create(cred *vfs.Cred, name string, mode uint32) (vfs.Vnode, error) {
+	_, d, err := n.f.Walk(nil)
+	if err != nil {
+		return nil, cerr(err)
+	}
+	// A client-side Create turns d into the new, open file: keep it as the
+	// new vnode's write fid.
+	nf, _, _, err := d.Create(name, p9.WriteOnly, p9.FileMode(mode&07777), p9.NoUID, p9.GID(cred.Gid))
+	if err != nil {
+		d.Close()
+		return nil, cerr(err)
+	}
+	vn, err := n.Lookup(name)
+	if err != nil {
+		nf.Close()
+		return nil, err
+	}
+	r := vn.(*rnode)
+	r.mu.Lock()
+	r.wf = nf
+	r.mu.Unlock()
+	return r, nil
+}
+
+func (n *rnode) Mkdir(cred *vfs.Cred, name string, mode uint32) (vfs.Vnode, error) {
+	_, err := n.f.Mkdir(name, p9.FileMode(mode&07777), p9.NoUID, p9.GID(cred.Gid))
+	return n.walkNew(name, err)
+}
+
+func (n *rnode) Mknod(cred *vfs.Cred, name string, mode uint32, rdev uint64) (vfs.Vnode, error) {
+	major := uint32((rdev>>8)&0xfff | (rdev>>32)&^0xfff)
+	minor := uint32(rdev&0xff | (rdev>>12)&^0xff)
+	_, err := n.f.Mknod(name, p9.FileMode(mode), major, minor, p9.NoUID, p9.GID(cred.Gid))
+	return n.walkNew(name, err)
+}
+
+func (n *rnode) Symlink(cred *vfs.Cred, name, target string) (vfs.Vnode, error) {
+	_, err := n.f.Symlink(target, name, p9.NoUID, p9.GID(cred.Gid))
+	return n.walkNew(name, err)
+}
+
+func (n *rnode) Link(name string, target vfs.Vnode) error {
+	t, ok := target.(*rnode)
+	if !ok || t.m != n.m {
+		return syscall.EXDEV
+	}
+	return cerr(n.f.Link(t.f, name))
+}
+
+func (n *rnode) Remove(name string) error { return cerr(n.f.UnlinkAt(name, 0)) }
+func (n *rnode) Rmdir(name string) error  { return cerr(n.f.UnlinkAt(name, atRemoveDir)) }
+
+func (n *rnode) Rename(oldName string, newDir vfs.Vnode, newName string) error {
+	d, ok := newDir.(*rnode)
+	if !ok || d.m != n.m {
+		return syscall.EXDEV
+	}
+	return cerr(n.f.RenameAt(oldName, d.f, newName))
+}
+
+func (n *rnode) Fsync(dataOnly bool) error {
+	n.mu.Lock()
+	f := n.wf
+	n.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return cerr(f.FSync())
+}
