@@ -18,7 +18,9 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"github.com/rumpfs/rumpfs/dev"
 	_ "github.com/rumpfs/rumpfs/fs/ext2fs"
+	_ "github.com/rumpfs/rumpfs/fs/ffs"
 	"github.com/rumpfs/rumpfs/internal/fixture"
 	"github.com/rumpfs/rumpfs/internal/memfs"
 	"github.com/rumpfs/rumpfs/kern"
@@ -571,4 +573,162 @@ func TestKernelMount9p(t *testing.T) {
 		t.Skip("kernel has no 9p file system (no 9p in /proc/filesystems and no 9p/9pnet module to load): mount -t 9p cannot run here")
 	}
 	t.Skip("kernel 9p present but the mount test is not written yet")
+}
+
+// On TCP root is squashed by default: a client naming no user (or root)
+// works as the anonymous user 65534; a uid map and no_root_squash apply.
+func TestTCPSquash(t *testing.T) {
+	m := memfs.New()
+	root, _ := m.Root()
+	vfs.VOP_SETATTR(m, root, &vfs.SetAttr{Valid: vfs.SetMode, Mode: 0777})
+	serve := func(opts Options) string {
+		l, err := Listen("tcp://127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- ServeListener(ctx, l, m, opts) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return l.Addr().String()
+	}
+	owner := func(addr, name string) uint32 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := p9.NewClient(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r, err := c.Attach("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := r.Mkdir(name, 0755, p9.NoUID, p9.NoGID); err != nil {
+			t.Fatalf("mkdir %s: %v", name, err)
+		}
+		_, d, err := r.Walk([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		_, _, a, _ := d.GetAttr(p9.AttrMaskAll)
+		return uint32(a.UID)
+	}
+	if u := owner(serve(Options{}), "a"); u != 65534 {
+		t.Errorf("TCP default: made by uid %d, want 65534", u)
+	}
+	anon := uint32(4242)
+	if u := owner(serve(Options{AnonUID: &anon}), "b"); u != 4242 {
+		t.Errorf("anonuid 4242: made by uid %d", u)
+	}
+	// p9's client attaches as "nobody in particular" (NoUID); a uid map
+	// entry for it names who that is, and SquashNone keeps it.
+	if u := owner(serve(Options{Squash: SquashNone, UIDMap: map[uint32]uint32{uint32(p9.NoUID): 1000}}), "c"); u != 1000 {
+		t.Errorf("mapped: made by uid %d, want 1000", u)
+	}
+	if _, _, err := ParseAddr("5640"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A directory read in small pieces resumes from the file system's own
+// cookies and lists every name exactly once.
+func TestReaddirPaging(t *testing.T) {
+	m := memfs.New()
+	sock := serveTest(t, m, Options{})
+	c, root, _ := dial(t, sock)
+	defer c.Close()
+	defer root.Close()
+	mkdir(t, root, "many")
+	want := []string{}
+	for i := 0; i < 500; i++ {
+		n := fmt.Sprintf("entry-with-a-longish-name-%04d", i)
+		writeFile(t, root, "many/"+n, nil, 0644)
+		want = append(want, n)
+	}
+	d, _ := walkTo(root, "many")
+	defer d.Close()
+	d.Open(p9.ReadOnly)
+	seen := map[string]int{}
+	var off uint64
+	for {
+		ents, err := d.Readdir(off, 200) // a handful of entries per call
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) == 0 {
+			break
+		}
+		for _, e := range ents {
+			seen[e.Name]++
+			off = e.Offset
+		}
+	}
+	for _, n := range want {
+		if seen[n] != 1 {
+			t.Errorf("%s listed %d times", n, seen[n])
+		}
+	}
+}
+
+// The same load on FFS (makefs -t ffs, UFS2): 8 clients copy in and read
+// back, then rumpfs's own FFS checker finds nothing.
+func TestFFSConcurrentClients(t *testing.T) {
+	fixture.Require(t, "makefs")
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0755)
+	img := filepath.Join(dir, "ffs.img")
+	fixture.MakeFFS(t, img, empty, "version=2", "le", "16m", "-f", "2000") // makefs leaves no free inodes unless told
+	mp, err := kern.New().Mount(img, "ffs", vfs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "s")
+	l, err := Listen("unix://" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeListener(ctx, l, mp, Options{}) }()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, root, _ := dial(t, sock)
+			defer c.Close()
+			defer root.Close()
+			top := fmt.Sprintf("c%d", i)
+			copyTree(t, root, top)
+			checkTree(t, root, top)
+		}(i)
+	}
+	wg.Wait()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := mp.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	fsys, ok := vfs.LookupFS("ffs")
+	ck, ok2 := fsys.(vfs.Checker)
+	if !ok || !ok2 {
+		t.Fatal("ffs has no checker registered")
+	}
+	d, err := dev.Open(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var out bytes.Buffer
+	if clean, err := ck.Check(d, &out); err != nil || !clean {
+		t.Errorf("ffs check after 9P writes: clean=%v err=%v\n%s", clean, err, out.String())
+	}
 }
