@@ -172,15 +172,40 @@ func (g *getter) copyFile(src, target string, a *ukfs.Stat) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fs.FileMode(a.Mode&0777))
+	// A raw descriptor, not an *os.File: os.OpenFile registers every
+	// file with the poller (an epoll_ctl and four fcntl per file), which
+	// is a third of the system calls of a get -R of small files.
+	fd, err := unix.Open(target, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, a.Mode&0777)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: target, Err: err}
 	}
+	out := fdWriter{fd, target}
 	_, err = copyData(out, in, g.prog)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = &fs.PathError{Op: "close", Path: target, Err: cerr}
 	}
 	return err
+}
+
+// fdWriter writes to a host descriptor.
+type fdWriter struct {
+	fd   int
+	name string
+}
+
+func (w fdWriter) Write(b []byte) (int, error) {
+	done := 0
+	for done < len(b) {
+		n, err := unix.Write(w.fd, b[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, &fs.PathError{Op: "write", Path: w.name, Err: err}
+		}
+		done += n
+	}
+	return done, nil
 }
 
 // attrs gives target the source's owner (as root), mode and times (-p).

@@ -8,6 +8,20 @@
 // one line, "ukfs: IMAGE: PATH: reason", with exit status 1; a usage error
 // exits 2.
 //
+// Commands: info, df, ls, stat, cat, find, du, diff, tar and get read;
+// put, write, cp, mv, ln, mkdir, rm, rmdir, chmod, chown, touch, mknod
+// and mkfifo change the image (cd9660 refuses them with "read-only file
+// system"); fsck checks it. info, df, ls, stat and find print one JSON
+// document with --json. get, put and cp take -R, -p and -v; on a terminal
+// a long get, put, cp or tar shows a progress bar on standard error.
+//
+// A changing command flushes the image (unmounts it) before it exits; a
+// SIGINT or SIGTERM stops it between two files, the image is unmounted
+// cleanly and the exit status is 130 (interrupt.go).
+//
+// Invoked as fsu_ls, fsu_cat, ... (make install links them), ukfs takes
+// NetBSD fs-utils' argument order, "fsu_ls IMAGE [--] ARGS" (fsu.go).
+//
 // Each command lives in its own file and is an entry of the commands
 // table; adding one is adding a file.
 package main

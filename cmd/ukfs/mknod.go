@@ -31,6 +31,9 @@ func init() {
 		minArgs: 1, maxArgs: -1,
 		flags: modeFlag,
 		run: func(e *env, opts any, args []string) error {
+			if err := checkModeFlag(opts.(*mknodOpts)); err != nil {
+				return err
+			}
 			for _, n := range args {
 				e.mknod(opts.(*mknodOpts), n, vfs.S_IFIFO, 0)
 			}
@@ -40,6 +43,9 @@ func init() {
 }
 
 func runMknod(e *env, opts any, args []string) error {
+	if err := checkModeFlag(opts.(*mknodOpts)); err != nil {
+		return err
+	}
 	name, kind := args[0], args[1]
 	var typ uint32
 	switch kind {
@@ -87,4 +93,15 @@ func (e *env) mknod(o *mknodOpts, name string, typ uint32, rdev uint64) {
 			e.warn(err)
 		}
 	}
+}
+
+// checkModeFlag refuses a bad -m before anything is made.
+func checkModeFlag(o *mknodOpts) error {
+	if o.mode == "" {
+		return nil
+	}
+	if _, err := parseMode(o.mode); err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	return nil
 }
