@@ -47,7 +47,12 @@ func ufs2Image() *rwImage {
 		}
 		// makefs sizes the inode count to the tree; -f leaves room for
 		// the copy-in (an empty tree would get a handful of inodes).
-		return runCmd("makefs", "-t", "ffs", "-o", "version=2", "-s", fmt.Sprint(size), "-f", fmt.Sprint(2*e.cfg.files+1000), img, src)
+		// 32 KiB blocks with 4 KiB fragments, newfs's default at this
+		// size: with makefs's own default (8 KiB/1 KiB) the Debian
+		// makefs left one of the 10,000 files' inodes zeroed on disk
+		// while its directory entry and the inode map name it (ukfs
+		// fsck -n: "names unallocated inode"), so that file gave EIO.
+		return runCmd("makefs", "-t", "ffs", "-o", "version=2,bsize=32768,fsize=4096", "-s", fmt.Sprint(size), "-f", fmt.Sprint(2*e.cfg.files+1000), img, src)
 	}
 	return &rwImage{
 		name:  "ufs2",

@@ -308,7 +308,7 @@ func opFind(dir string, files int) (float64, error) {
 		n++
 	}
 	if err := cmd.Wait(); err != nil {
-		return 0, fmt.Errorf("find: %v %s", err, stderr.String())
+		return 0, fmt.Errorf("find: %v: %s", err, firstLines([]byte(stderr.String())))
 	}
 	el := time.Since(start)
 	if n < files {
