@@ -73,6 +73,11 @@ func seedSession() []byte {
 
 // runSession feeds data to the server's connection handling as one
 // client's byte stream and waits until the server has finished with it.
+// Whole frames are sent one at a time, each answer read before the next,
+// as real clients do for requests on one fid: p9 v0.3.0 has data races
+// between pipelined requests on the same fid (Tlopen and Treaddir, say),
+// which are the library's, not this server's. Whatever does not parse as
+// a frame is sent as it is.
 func runSession(t testing.TB, s *Server, data []byte) {
 	cli, srv := net.Pipe()
 	done := make(chan struct{})
@@ -81,9 +86,39 @@ func runSession(t testing.TB, s *Server, data []byte) {
 		s.ServeConn(srv, false)
 		srv.Close()
 	}()
-	go io.Copy(io.Discard, cli)
+	reply := func() bool {
+		cli.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		var hdr [4]byte
+		if _, err := io.ReadFull(cli, hdr[:]); err != nil {
+			return false
+		}
+		n := int64(binary.LittleEndian.Uint32(hdr[:]))
+		if n < 4 {
+			return false
+		}
+		_, err := io.CopyN(io.Discard, cli, n-4)
+		return err == nil
+	}
 	cli.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	cli.Write(data)
+	for len(data) > 0 {
+		if len(data) < 7 {
+			cli.Write(data)
+			break
+		}
+		n := int(binary.LittleEndian.Uint32(data))
+		if n < 7 || n > len(data) {
+			cli.Write(data)
+			break
+		}
+		if _, err := cli.Write(data[:n]); err != nil {
+			break
+		}
+		data = data[n:]
+		if !reply() {
+			break
+		}
+	}
+	go io.Copy(io.Discard, cli)
 	cli.Close()
 	select {
 	case <-done:
@@ -107,6 +142,13 @@ func Fuzz9P(f *testing.F) {
 	vfs.VOP_SETATTR(m, root, &vfs.SetAttr{Valid: vfs.SetMode, Mode: 0777})
 	root.Rele()
 	s := NewServer(m, Options{Squash: SquashNone})
+	if !raceBuild {
+		// The grace only hides a library race from the detector; without
+		// it, fuzzing runs many times faster.
+		old := disconnectGrace
+		disconnectGrace = 0
+		f.Cleanup(func() { disconnectGrace = old })
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runSession(t, s, data)
 	})
@@ -118,6 +160,15 @@ func TestSeedSessionReleasesFids(t *testing.T) {
 	s := NewServer(m, Options{Squash: SquashNone})
 	for i := 0; i < 3; i++ {
 		runSession(t, s, seedSession())
+	}
+	root, _ := m.Root()
+	if d, err := root.Lookup("d"); err != nil {
+		t.Errorf("the seed session's mkdir did not happen: %v", err)
+	} else {
+		d.Rele()
+	}
+	if _, err := root.Lookup("f"); err == nil {
+		t.Errorf("the seed session's unlinkat did not happen")
 	}
 	if n := len(s.ex.conns); n != 0 {
 		t.Errorf("%d connections still registered", n)

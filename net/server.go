@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -242,34 +243,64 @@ func (c *conn) Attach() (p9.File, error) {
 // It follows the 9P framing (size[4] type[1] tag[2] ...) and never trusts
 // a size: oversized frames are skipped, not buffered.
 type sniffer struct {
-	r    io.Reader
-	c    *conn
-	hdr  []byte // bytes of the current frame kept (at most maxKeep)
-	left int64  // bytes of the current frame still to come; 0 between frames
+	r io.Reader
+	w *firstWrite
+	c *conn
+	// frames counts complete frames; versionPending is set once the
+	// first frame, a Tversion, has been read and not yet answered.
+	frames         int
+	versionPending bool
+	hdr            []byte // bytes of the current frame kept (at most maxKeep)
+	left           int64  // bytes of the current frame still to come; 0 between frames
 }
 
 const (
-	msgTattach = 104
-	maxKeep    = 4096 // a Tattach: 4+1+2+4+4+2+uname+2+aname+4, names bounded by us
+	msgTversion = 100
+	msgTattach  = 104
+	maxKeep     = 4096 // a Tattach: 4+1+2+4+4+2+uname+2+aname+4, names bounded by us
 )
 
 func (s *sniffer) Read(p []byte) (int, error) {
+	if s.versionPending {
+		// p9 v0.3.0 resets per-connection state in its Tversion
+		// handler while other requests of the same connection may run:
+		// no request is read until Rversion has gone out (clients wait
+		// for it anyway, as version(5) says).
+		select {
+		case <-s.w.done:
+		case <-time.After(10 * time.Second):
+			return 0, errVersionOrder
+		}
+		s.versionPending = false
+	}
 	n, err := s.r.Read(p)
-	s.feed(p[:n])
+	if s.feed(p[:n]) {
+		return 0, errVersionOrder
+	}
 	if err != nil && n == 0 {
 		// p9 v0.3.0 starts a new receiving goroutine (which then joins
 		// its pending WaitGroup) after each message; if the connection
 		// ends at once, Handle may already wait on that group. Holding
 		// the end back briefly lets such goroutines register first
-		// (otherwise a data race the race detector reports).
+		// (otherwise Add races with Wait: harmless, since the late
+		// goroutine finds the connection shut down, but the race
+		// detector reports it). The client is gone; nobody waits.
+		for i := 0; i < 10; i++ {
+			runtime.Gosched()
+		}
 		time.Sleep(disconnectGrace)
 	}
 	return n, err
 }
 
-const disconnectGrace = 20 * time.Millisecond
+// disconnectGrace is how long a connection's end is held back (see
+// sniffer.Read).
+var disconnectGrace = 100 * time.Millisecond
 
-func (s *sniffer) feed(b []byte) {
+// feed follows the framing; it reports a Tversion that is not the
+// connection's first message, which ends the connection: version(5)
+// aborts everything outstanding, which p9 v0.3.0 cannot do safely.
+func (s *sniffer) feed(b []byte) (bad bool) {
 	for len(b) > 0 {
 		if s.left == 0 {
 			// Gathering the 4-byte size of a new frame.
@@ -280,7 +311,7 @@ func (s *sniffer) feed(b []byte) {
 			s.hdr = append(s.hdr, b[:need]...)
 			b = b[need:]
 			if len(s.hdr) < 4 {
-				return
+				return false
 			}
 			size := int64(binary.LittleEndian.Uint32(s.hdr))
 			if size <= 4 {
@@ -303,12 +334,37 @@ func (s *sniffer) feed(b []byte) {
 		}
 		b = b[take:]
 		s.left -= take
+		if len(s.hdr) >= 5 && s.hdr[4] == msgTversion && s.frames > 0 {
+			return true
+		}
 		if s.left == 0 {
+			if s.hdr[4] == msgTversion {
+				s.versionPending = true
+			}
 			s.frame(s.hdr)
 			s.hdr = s.hdr[:0]
+			s.frames++
 		}
 	}
+	return false
 }
+
+var errVersionOrder = errors.New("9p: Tversion is only allowed as a connection's first message")
+
+// firstWrite closes done at the connection's first reply.
+type firstWrite struct {
+	w    io.WriteCloser
+	once sync.Once
+	done chan struct{}
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	f.once.Do(func() { close(f.done) })
+	return n, err
+}
+
+func (f *firstWrite) Close() error { return f.w.Close() }
 
 // frame looks at one complete (possibly truncated to maxKeep) frame.
 func (s *sniffer) frame(f []byte) {
@@ -385,7 +441,8 @@ func (s *Server) ServeConn(nc io.ReadWriteCloser, tcp bool) {
 			nc.Close()
 		}
 	}()
-	srv.Handle(&readCloser{&sniffer{r: nc, c: c}, nc}, nc)
+	fw := &firstWrite{w: nc, done: make(chan struct{})}
+	srv.Handle(&readCloser{&sniffer{r: nc, w: fw, c: c}, nc}, fw)
 }
 
 type readCloser struct {
