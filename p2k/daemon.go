@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,9 @@ func (d *Daemon) parse(prog string, args []string) (*invocation, error) {
 	serve := fl.String("serve", "", "export over 9P2000.L on unix:///path/sock or tcp://host:port (a bare port: loopback), instead of or as well as mounting")
 	squash := fl.String("serve-squash", "", "whose requests the 9P export runs as the anonymous user: root (default on TCP), all, none (default on a unix socket)")
 	uidMap := fl.String("serve-uid-map", "", "9P export uid map: client=server[,client=server...]; anonuid=N and anongid=N set the anonymous user (default 65534)")
+	fl.Lookup("serve").Annotations = map[string][]string{"arg": {"ADDR"}}
+	fl.Lookup("serve-squash").Annotations = map[string][]string{"arg": {"root|all|none"}}
+	fl.Lookup("serve-uid-map").Annotations = map[string][]string{"arg": {"MAP"}}
 	strs := make([]*string, len(d.Flags))
 	bools := make([]*bool, len(d.Flags))
 	for i, f := range d.Flags {
@@ -211,8 +215,10 @@ func (d *Daemon) parse(prog string, args []string) (*invocation, error) {
 }
 
 func (d *Daemon) usage(w io.Writer, prog string, fl *pflag.FlagSet) {
-	fmt.Fprintf(w, "usage: %s [-f] [-o options] [flags] image[%%PART%%] mountpoint\n\n", prog)
-	fmt.Fprintf(w, "Mounts the %s file system in image on mountpoint through FUSE.\n", d.FS)
+	fmt.Fprintf(w, "usage: %s [-f] [-o options] [flags] image[%%PART%%] mountpoint\n", prog)
+	fmt.Fprintf(w, "       %s [-f] [-o options] [flags] --serve ADDR image[%%PART%%] [mountpoint]\n\n", prog)
+	fmt.Fprintf(w, "Mounts the %s file system in image on mountpoint through FUSE, and/or\n", d.FS)
+	fmt.Fprintf(w, "exports it over 9P2000.L (--serve unix:///path/sock or tcp://host:port).\n")
 	fmt.Fprintf(w, "A suffix picks a partition: %%MBR:n%%, %%GPT:n%%, %%DISKLABEL:x%%, %%OFFSET:start,size%%.\n\n")
 	fl.VisitAll(func(f *pflag.Flag) {
 		arg := ""
@@ -220,6 +226,10 @@ func (d *Daemon) usage(w io.Writer, prog string, fl *pflag.FlagSet) {
 			arg = " " + a[0]
 		} else if f.Value.Type() != "bool" {
 			arg = " opts"
+		}
+		if f.Shorthand == "" {
+			fmt.Fprintf(w, "      --%s%s\n        %s\n", f.Name, arg, f.Usage)
+			return
 		}
 		fmt.Fprintf(w, "  -%s, --%s%s\n        %s\n", f.Shorthand, f.Name, arg, f.Usage)
 	})
@@ -372,6 +382,19 @@ func (d *Daemon) serve(prog string, inv *invocation, ready *os.File) int {
 			fmt.Fprintf(os.Stderr, "%s: %s\n", prog, msg)
 		}
 		return 1
+	}
+
+	// RUMPFS_CPUPROFILE=file writes a Go CPU profile of the whole serving
+	// life of the daemon, for measuring file systems under real FUSE load.
+	if pf := os.Getenv("RUMPFS_CPUPROFILE"); pf != "" {
+		if f, err := os.Create(pf); err != nil {
+			logf("%s: RUMPFS_CPUPROFILE: %v", prog, err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			logf("%s: RUMPFS_CPUPROFILE: %v", prog, err)
+			f.Close()
+		} else {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 
 	cfg := ConfigFromEnv(logf)
