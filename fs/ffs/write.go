@@ -283,17 +283,28 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
+	// The pending device write is either a piece of p itself (pendP >= 0:
+	// p[pendP:pendP+pendLen], no copy; the usual case, since only a new
+	// block that the write covers partly needs zeros around the data) or
+	// bytes gathered in own (pendP < 0).
 	var (
-		pend      []byte
+		own       []byte
+		pendP     int64 = -1
+		pendLen   int64
 		pendStart int64 = -1
 		done      int64
 	)
 	flush := func() error {
-		if len(pend) == 0 {
+		if pendLen == 0 {
 			return nil
 		}
-		err := n.writeDev(pend, pendStart)
-		pend, pendStart = pend[:0], -1
+		var err error
+		if pendP >= 0 {
+			err = n.writeDev(p[pendP:pendP+pendLen], pendStart)
+		} else {
+			err = n.writeDev(own, pendStart)
+		}
+		own, pendP, pendLen, pendStart = own[:0], -1, 0, -1
 		return err
 	}
 	var werr error
@@ -308,29 +319,49 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 			werr = err
 			break
 		}
-		var seg []byte
+		var seg []byte // a padded new block, or nil: p[pos-off:][:k]
 		segPos := b<<g.fshift + boff
+		segLen := k
 		if isNew {
 			// A new block is written whole: zeros around the data.
 			alloc := need
 			if lbn >= layout.UFS_NDADDR {
 				alloc = g.bsize
 			}
-			seg = make([]byte, alloc)
-			copy(seg[boff:], p[pos-off:pos-off+k])
-			segPos = b << g.fshift
-		} else {
-			seg = p[pos-off : pos-off+k]
+			if boff != 0 || k != alloc {
+				seg = make([]byte, alloc)
+				copy(seg[boff:], p[pos-off:pos-off+k])
+			}
+			segPos, segLen = b<<g.fshift, alloc
 		}
-		if pendStart >= 0 && pendStart+int64(len(pend)) == segPos && len(pend) < 8<<20 {
-			pend = append(pend, seg...)
-		} else {
+		contig := pendStart >= 0 && pendStart+pendLen == segPos && pendLen < 8<<20
+		switch {
+		case contig && seg == nil && pendP >= 0:
+			pendLen += segLen // p[pos-off] follows the pending piece of p
+		case contig:
+			if pendP >= 0 {
+				own = append(own[:0], p[pendP:pendP+pendLen]...)
+				pendP = -1
+			}
+			if seg == nil {
+				seg = p[pos-off : pos-off+k]
+			}
+			own = append(own, seg...)
+			pendLen += segLen
+		default:
 			if err := flush(); err != nil {
 				werr = err
 				break
 			}
-			pend = append(pend[:0], seg...)
-			pendStart = segPos
+			pendStart, pendLen = segPos, segLen
+			if seg == nil {
+				pendP = pos - off
+			} else {
+				own = append(own[:0], seg...)
+			}
+		}
+		if werr != nil {
+			break
 		}
 		pos += k
 		done = pos - off
