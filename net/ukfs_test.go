@@ -3,8 +3,10 @@ package ninep_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	_ "github.com/rumpfs/rumpfs/fs/ext2fs"
@@ -52,6 +54,17 @@ func TestUkfsOver9P(t *testing.T) {
 			want.Mtime = time.Unix(int64(int32(want.Mtime.Unix())), 0)
 		},
 	})
+
+	// The standard library's own checks of an io/fs.FS, through 9P, on a
+	// subtree (its byte-at-a-time reads of large.bin would take a round
+	// trip per byte).
+	sub, err := fs.Sub(u, "dir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fstest.TestFS(sub, "sub/up"); err != nil {
+		t.Errorf("fstest.TestFS over 9P: %v", err)
+	}
 
 	if err := u.MkdirAll("/new/a/b", 0755); err != nil {
 		t.Fatal(err)
