@@ -88,6 +88,10 @@ var rwSections = map[string]*rwSection{}
 // rwNotes are lines printed with the verdicts (scaling, skipped tools).
 var rwNotes []string
 
+// rwUnmountMs are the unmount times after each copy-in, by section and
+// tool (NUL-separated), printed as one note per tool.
+var rwUnmountMs = map[string][]float64{}
+
 func (s *rwSection) section() section {
 	rwSections[s.name] = s
 	return section{name: s.name, need: s.need, pkgs: s.pkgs, custom: s.run}
@@ -255,7 +259,8 @@ func (s *rwSection) measure(e *env, tl rwTool, data *rwData, opName string, imgS
 		// sync -f is not passed to every FUSE daemon (the kernel sends
 		// FUSE_SYNCFS only to servers that ask), so what a daemon still
 		// held is written at unmount: shown beside the figure.
-		s.note("%s copyin: %s: unmount (flush, daemon exit) took a further %.0f ms", s.name, tl.name, float64(time.Since(closeStart).Microseconds())/1000)
+		k := s.name + "\x00" + tl.name
+		rwUnmountMs[k] = append(rwUnmountMs[k], float64(time.Since(closeStart).Microseconds())/1000)
 	}
 	return v, hwm, err
 }
@@ -550,6 +555,14 @@ func rwVerdicts(w io.Writer, results []*result) {
 				}
 			}
 		}
+	}
+	for _, k := range sortedKeys(rwUnmountMs) {
+		st, v := strings.SplitN(k, "\x00", 2), rwUnmountMs[k]
+		var ms []string
+		for _, x := range v {
+			ms = append(ms, fmt.Sprintf("%.0f", x))
+		}
+		fmt.Fprintf(w, "note: %s copyin: %s: unmount after it (flush; daemon exit) took a further %s ms (not in the figure)\n", st[0], st[1], strings.Join(ms, " "))
 	}
 	for _, n := range rwNotes {
 		fmt.Fprintln(w, "note: "+n)
