@@ -165,8 +165,8 @@ func TestEFBIGAndNames(t *testing.T) {
 }
 
 // TestHtreeChanges changes directories indexed by e2fsck -D: a few names
-// keep the index (e2fsck checks it), many overflow leaves (the index is
-// dropped, see write.go), names are removed and renamed.
+// keep the index (e2fsck checks it), many overflow leaves (which are
+// split, see dxwrite.go), names are removed and renamed.
 func TestHtreeChanges(t *testing.T) {
 	needTool(t, "e2fsck", "debugfs")
 	for _, bs := range []string{"1024", "4096"} {

@@ -6,10 +6,13 @@ package ext2fs
 // data goes straight to the device, metadata through the block cache.
 //
 // Hash-indexed directories: a new name goes into the leaf block the index
-// points to when that leaf has room, which keeps the index valid. When the
-// leaf is full the directory's EXT2_INDEX_FL is cleared and it is used as a
-// plain linear directory from then on (the index blocks read as empty
-// records), which Linux and e2fsck accept; `e2fsck -fD` rebuilds the index.
+// points to; a full leaf is split and the tree grows to two levels as
+// Linux's ext4_dx_add_entry does (dxwrite.go), which keeps the index
+// valid. Only when the tree is at its largest without large_dir (a full
+// root over full dx_nodes) or unusable is the directory's EXT2_INDEX_FL
+// cleared, and it is used as a plain linear directory from then on (the
+// index blocks read as empty records), which Linux and e2fsck accept;
+// `e2fsck -fD` rebuilds the index.
 
 import (
 	"syscall"
@@ -590,31 +593,14 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 	nm := []byte(name)
 	ft := fs.ft(mode)
 	if dp.isIndexed() {
-		ok := false
-		b, err := dp.dirBlock(0)
-		if err == nil {
-			version := dp.dxHashVersion(DecodeDxRootInfo(b.data[DxRootInfoOffset:]))
-			if version <= DxHashTeaUnsigned {
-				hash, _ := dirHash(nm, version, fs.sb.HashSeed)
-				if frames, usable := dp.dxProbe(hash); usable {
-					leaf := dxLeaf(frames)
-					if lb, err := dp.dirBlock(leaf); err == nil {
-						done, err := fs.insertInBlock(lb.data, nm, ino, ft)
-						if err != nil {
-							return err
-						}
-						if done {
-							fs.cache.markDirty(lb)
-							ok = true
-						}
-					}
-				}
-			}
+		ok, err := dp.dxAddEntry(nm, ino, ft)
+		if err != nil {
+			return err
 		}
 		if ok {
 			return nil
 		}
-		// The leaf is full (or the index unusable): continue as a linear
+		// The tree cannot grow (or is unusable): continue as a linear
 		// directory, see the file comment.
 		dp.di.Flags &^= FlagIndex
 	}
