@@ -1,12 +1,9 @@
 package p2k
 
 import (
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 
-	"github.com/hanwen/go-fuse/v2/posixtest"
+	"github.com/rumpfs/rumpfs/internal/fixture"
 )
 
 // posixExcluded lists go-fuse posixtest cases the memfs-through-p2k mount
@@ -35,24 +32,7 @@ func TestPosix(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			s := startServer(t, opts)
-			names := make([]string, 0, len(posixtest.All))
-			for n := range posixtest.All {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fn := posixtest.All[n]
-				t.Run(n, func(t *testing.T) {
-					if why, ok := posixExcluded[n]; ok {
-						t.Skip(why)
-					}
-					dir := filepath.Join(s.mnt, n)
-					if err := os.Mkdir(dir, 0755); err != nil {
-						t.Fatal(err)
-					}
-					fn(t, dir)
-				})
-			}
+			fixture.RunPosix(t, s.mnt, posixExcluded)
 			refs, nodes, bad := s.refStats(t)
 			if refs != nodes || bad != 0 {
 				t.Errorf("after posixtest: %d vnode references for %d nodes, %d double releases", refs, nodes, bad)

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hanwen/go-fuse/v2/posixtest"
 	"golang.org/x/sys/unix"
 
 	"github.com/rumpfs/rumpfs/internal/fixture"
@@ -792,24 +791,7 @@ func TestExt2fsPosix(t *testing.T) {
 	img := filepath.Join(t.TempDir(), "posix.img")
 	fixture.MkfsExt(t, img, "ext2", 256, "")
 	m := fixture.Mount(t, extDaemon, img)
-	names := make([]string, 0, len(posixtest.All))
-	for n := range posixtest.All {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fn := posixtest.All[n]
-		t.Run(n, func(t *testing.T) {
-			if why, ok := extPosixExcluded[n]; ok {
-				t.Skip(why)
-			}
-			dir := m.Path(n)
-			if err := os.Mkdir(dir, 0755); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, dir)
-		})
-	}
+	fixture.RunPosix(t, m.Dir, extPosixExcluded)
 	if code := m.Unmount(t); code != 0 {
 		t.Errorf("daemon exited %d", code)
 	}

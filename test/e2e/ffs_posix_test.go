@@ -7,13 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/hanwen/go-fuse/v2/posixtest"
 
 	"github.com/rumpfs/rumpfs/internal/fixture"
 	"github.com/rumpfs/rumpfs/internal/treetest"
@@ -46,24 +43,7 @@ func TestFFSPosix(t *testing.T) {
 	img := filepath.Join(t.TempDir(), "posix.img")
 	fixture.MakeFFS(t, img, src, "version=2", "le", "256m", "-f", "5000")
 	m := fixture.Mount(t, ffsDaemon, img)
-	names := make([]string, 0, len(posixtest.All))
-	for n := range posixtest.All {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fn := posixtest.All[n]
-		t.Run(n, func(t *testing.T) {
-			if why, ok := ffsPosixExcluded[n]; ok {
-				t.Skip(why)
-			}
-			dir := filepath.Join(m.Dir, n)
-			if err := os.Mkdir(dir, 0755); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, dir)
-		})
-	}
+	fixture.RunPosix(t, m.Dir, ffsPosixExcluded)
 	if code := m.Unmount(t); code != 0 {
 		t.Errorf("rump_ffs exited %d; log:\n%s", code, m.Stderr())
 	}

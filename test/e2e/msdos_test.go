@@ -23,7 +23,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/hanwen/go-fuse/v2/posixtest"
 	"golang.org/x/sys/unix"
 
 	_ "github.com/rumpfs/rumpfs/fs/msdosfs" // registers msdos for ukfs
@@ -1022,24 +1021,7 @@ func TestMsdosPosix(t *testing.T) {
 	// FAT has no modes: every file shows the mask. posixtest's files are
 	// made 0755, so that is the mask.
 	m := fatMount(t, img, "-u", "0", "-g", "0", "-m", "755")
-	names := make([]string, 0, len(posixtest.All))
-	for n := range posixtest.All {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fn := posixtest.All[n]
-		t.Run(n, func(t *testing.T) {
-			if why, ok := fatPosixSkipped[n]; ok {
-				t.Skip(why)
-			}
-			dir := filepath.Join(m.Dir, n)
-			if err := os.Mkdir(dir, 0755); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, dir)
-		})
-	}
+	fixture.RunPosix(t, m.Dir, fatPosixSkipped)
 	if code := m.Unmount(t); code != 0 {
 		t.Errorf("rump_msdos exited %d after unmount", code)
 	}
