@@ -1419,21 +1419,32 @@ const (
 	xattrReplace = 2
 )
 
+// changingXattr is the common start of setxattr and removexattr: the node
+// exists, the mount is writable and the caller may change attr on it. The
+// caller holds the write lock.
+func (b *Bridge) changingXattr(op string, id uint64, caller *fuse.Caller, attr string) (*node, fuse.Status) {
+	n, st := b.node(id)
+	if !st.Ok() {
+		return nil, st
+	}
+	if b.m.ReadOnly() {
+		return nil, fuse.Status(syscall.EROFS)
+	}
+	if err := b.xattrCheck(n, b.cred(caller), attr, true); err != nil {
+		return nil, b.status(op, err)
+	}
+	return n, fuse.OK
+}
+
 func (b *Bridge) SetXAttr(cancel <-chan struct{}, in *fuse.SetXAttrIn, attr string, data []byte) (st fuse.Status) {
 	defer b.trace("SETXATTR", in.NodeId, attr, &st)
 	if !b.wlock() {
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	n, st := b.node(in.NodeId)
+	n, st := b.changingXattr("setxattr", in.NodeId, &in.Caller, attr)
 	if !st.Ok() {
 		return st
-	}
-	if b.m.ReadOnly() {
-		return fuse.Status(syscall.EROFS)
-	}
-	if err := b.xattrCheck(n, b.cred(&in.Caller), attr, true); err != nil {
-		return b.status("setxattr", err)
 	}
 	if len(attr) > 255 {
 		return fuse.ERANGE
@@ -1457,15 +1468,9 @@ func (b *Bridge) RemoveXAttr(cancel <-chan struct{}, h *fuse.InHeader, attr stri
 		return fuse.EIO
 	}
 	defer b.wunlock()
-	n, st := b.node(h.NodeId)
+	n, st := b.changingXattr("removexattr", h.NodeId, &h.Caller, attr)
 	if !st.Ok() {
 		return st
-	}
-	if b.m.ReadOnly() {
-		return fuse.Status(syscall.EROFS)
-	}
-	if err := b.xattrCheck(n, b.cred(&h.Caller), attr, true); err != nil {
-		return b.status("removexattr", err)
 	}
 	return b.status("removexattr", vfs.VOP_REMOVEXATTR(b.m, n.vn, attr))
 }
