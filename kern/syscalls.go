@@ -325,18 +325,11 @@ func (p *Proc) Unlink(path string) error {
 	}
 	p.mp.lock.Lock()
 	defer p.mp.lock.Unlock()
-	nd, err := c.namei(path, vfs.Parent)
+	nd, a, err := c.lookupVictim(path)
 	if err != nil {
-		return errno(err)
+		return err
 	}
 	defer nd.Release()
-	if nd.Vn == nil {
-		return syscall.ENOENT
-	}
-	a, err := nd.Vn.Getattr()
-	if err != nil {
-		return errno(err)
-	}
 	if a.IsDir() {
 		return syscall.EISDIR
 	}
@@ -367,18 +360,11 @@ func (p *Proc) Rmdir(path string) error {
 	}
 	p.mp.lock.Lock()
 	defer p.mp.lock.Unlock()
-	nd, err := c.namei(path, vfs.Parent)
+	nd, a, err := c.lookupVictim(path)
 	if err != nil {
-		return errno(err)
+		return err
 	}
 	defer nd.Release()
-	if nd.Vn == nil {
-		return syscall.ENOENT
-	}
-	a, err := nd.Vn.Getattr()
-	if err != nil {
-		return errno(err)
-	}
 	if !a.IsDir() {
 		return syscall.ENOTDIR
 	}
@@ -1027,4 +1013,24 @@ func (p *Proc) Removexattr(path, name string) error {
 		}
 		return vfs.VOP_REMOVEXATTR(p.mp.Mount, vn, name)
 	})
+}
+
+// lookupVictim finds the existing object path names, with its parent, for
+// the calls that remove or replace a name (unlink, rmdir): the caller
+// releases nd.
+func (c *ctx) lookupVictim(path string) (*vfs.Nameidata, vfs.Attr, error) {
+	nd, err := c.namei(path, vfs.Parent)
+	if err != nil {
+		return nil, vfs.Attr{}, errno(err)
+	}
+	if nd.Vn == nil {
+		nd.Release()
+		return nil, vfs.Attr{}, syscall.ENOENT
+	}
+	a, err := nd.Vn.Getattr()
+	if err != nil {
+		nd.Release()
+		return nil, vfs.Attr{}, errno(err)
+	}
+	return nd, a, nil
 }
