@@ -1,19 +1,25 @@
 package main
 
-// The ext2 section (issue 3, "Speed"): one ext2 image made by mkfs.ext2 -d
-// served by rump_ext2fs, fuse2fs (-o ro for reads, rw for writes) and the
-// Linux kernel's driver on a loop device (root only).
+// The ext2 and ext4 sections (issue 3 and issue 7, "Speed"): one image made
+// by mke2fs -d (ext2, or ext4 with mkfs.ext4's default features) served by
+// rump_ext2fs, fuse2fs (-o ro for reads, rw for writes) and the Linux
+// kernel's driver on a loop device (root only). Both have the same targets.
 
-func ext2Section() section {
+func ext2Section() section { return extSection("ext2") }
+
+func ext4Section() section { return extSection("ext4") }
+
+func extSection(typ string) section {
+	kernel := "kernel-" + typ
 	s := &rwSection{
-		name:   "ext2",
+		name:   typ,
 		need:   []string{"mke2fs", "fusermount3", "tar", "find", "cp", "sync"},
 		pkgs:   []string{"e2fsprogs", "fuse3", "tar", "findutils", "coreutils"},
 		build:  []string{"rump_ext2fs"},
-		images: []*rwImage{ext2Image()},
+		images: []*rwImage{extImage(typ)},
 		tools: []rwTool{
-			rumpTool("rump_ext2fs", "ext2"),
-			{name: "fuse2fs", image: "ext2", need: []string{"fuse2fs"}, pkgs: []string{"fuse2fs"},
+			rumpTool("rump_ext2fs", typ),
+			{name: "fuse2fs", image: typ, need: []string{"fuse2fs"}, pkgs: []string{"fuse2fs"},
 				mount: func(e *env, img, mnt string, rw bool) (*target, error) {
 					opt := "ro"
 					if rw {
@@ -21,10 +27,10 @@ func ext2Section() section {
 					}
 					return fuseMount("fuse2fs", []string{img, mnt, "-o", opt}, mnt)
 				}},
-			kernelExt2(),
+			kernelExt(typ),
 		},
 		targets: []rwTarget{
-			{op: "read", tool: "rump_ext2fs", peer: "kernel-ext2", min: 0.9, text: "read ≥ 0.9× kernel"},
+			{op: "read", tool: "rump_ext2fs", peer: kernel, min: 0.9, text: "read ≥ 0.9× kernel"},
 			{op: "read", tool: "rump_ext2fs", peer: "fuse2fs", min: 1, text: "read above fuse2fs"},
 			{op: "write", tool: "rump_ext2fs", peer: "fuse2fs", min: 1, text: "write faster than fuse2fs"},
 			{op: "copyin", tool: "rump_ext2fs", peer: "fuse2fs", min: 1, text: "copy-in faster than fuse2fs"},

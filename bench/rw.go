@@ -430,19 +430,24 @@ func sparseFile(img string, size int64) error {
 
 // ext2Image is an ext2 file system with 4 KiB blocks, made by mkfs.ext2
 // (-d copies the tree in).
-func ext2Image() *rwImage {
+func ext2Image() *rwImage { return extImage("ext2") }
+
+// extImage makes an image with mke2fs -t typ: "ext2", or "ext4" with
+// mkfs.ext4's default features (extents, flex_bg, 64bit, metadata_csum,
+// the journal).
+func extImage(typ string) *rwImage {
 	mk := func(img string, size int64, src string) error {
 		if err := sparseFile(img, size); err != nil {
 			return err
 		}
-		args := []string{"-F", "-q", "-t", "ext2", "-b", "4096"}
+		args := []string{"-F", "-q", "-t", typ, "-b", "4096"}
 		if src != "" {
 			args = append(args, "-d", src)
 		}
 		return runCmd("mke2fs", append(args, img)...)
 	}
 	return &rwImage{
-		name:  "ext2",
+		name:  typ,
 		from:  func(e *env, src, img string, size int64) error { return mk(img, size, src) },
 		empty: func(e *env, img string, size int64) error { return mk(img, size, "") },
 	}
@@ -450,8 +455,12 @@ func ext2Image() *rwImage {
 
 // kernelExt2 mounts an ext2 image with the Linux kernel's driver on a
 // loop device of its own (detached at unmount).
-func kernelExt2() rwTool {
-	return rwTool{name: "kernel-ext2", kernel: true, image: "ext2", need: []string{"losetup", "mount", "umount"},
+func kernelExt2() rwTool { return kernelExt("ext2") }
+
+// kernelExt mounts an image of type typ ("ext2", "ext4") with the Linux
+// kernel's driver of that name on a loop device of its own.
+func kernelExt(typ string) rwTool {
+	return rwTool{name: "kernel-" + typ, kernel: true, image: typ, need: []string{"losetup", "mount", "umount"},
 		mount: func(e *env, img, mnt string, rw bool) (*target, error) {
 			largs := []string{"-f", "--show"}
 			opts := "rw"
@@ -464,7 +473,7 @@ func kernelExt2() rwTool {
 				return nil, fmt.Errorf("losetup: %v: %s", err, firstLines(out))
 			}
 			loop := strings.TrimSpace(string(out))
-			if err := runCmd("mount", "-t", "ext2", "-o", opts, loop, mnt); err != nil {
+			if err := runCmd("mount", "-t", typ, "-o", opts, loop, mnt); err != nil {
 				exec.Command("losetup", "-d", loop).Run()
 				return nil, err
 			}
