@@ -190,11 +190,11 @@ func encodeTag(b []byte, t Tag, incompat uint32) {
 // CommitHeader is struct commit_header (the fields recovery uses).
 type CommitHeader struct {
 	Header
-	ChksumType uint8     // 0x0C
-	ChksumSize uint8     // 0x0D
-	Chksum0    uint32    // 0x10 h_chksum[0]
-	CommitSec  uint64    // 0x30
-	CommitNsec uint32    // 0x38
+	ChksumType uint8  // 0x0C
+	ChksumSize uint8  // 0x0D
+	Chksum0    uint32 // 0x10 h_chksum[0]
+	CommitSec  uint64 // 0x30
+	CommitNsec uint32 // 0x38
 }
 
 // DecodeCommit reads b[0:0x3C].
