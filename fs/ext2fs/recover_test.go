@@ -1,0 +1,352 @@
+package ext2fs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	fx "github.com/rumpfs/rumpfs/internal/fixture"
+	"github.com/rumpfs/rumpfs/vfs"
+)
+
+// Journal recovery against the real thing: the Linux kernel writes to an
+// image through a loop mount, the image file is copied while still
+// mounted (so the copy's journal holds committed, un-checkpointed
+// transactions), and the copy is then replayed both by rumpfs and by
+// `e2fsck -fy`. The two results must hold the same tree, read back by
+// the kernel; the rumpfs result must pass `e2fsck -fn`; and a read-only
+// rumpfs mount must show the same tree without changing a byte of the
+// image.
+
+// kernelCrash makes an image with mkfsProg, mounts it with the kernel
+// (mount options opts), runs the writes, syncs (a journal commit) and
+// returns a copy of the image taken before unmount.
+func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string {
+	t.Helper()
+	fx.RequireRoot(t)
+	fx.Require(t, "mount", "umount", "dumpe2fs", "e2fsck", mkfsProg)
+	img := mkfs(t, mkfsProg, 8, "", mkfsArgs...)
+	dir := filepath.Join(t.TempDir(), "mnt")
+	os.Mkdir(dir, 0755)
+	args := []string{"-t", "ext4", "-o", "loop,rw" + opts, img, dir}
+	if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+		if fx.CI() {
+			t.Fatalf("mount %v: %v\n%s", args, err, out)
+		}
+		t.Skipf("kernel loop mount unavailable: %v: %s", err, out)
+	}
+	mounted := true
+	umount := func() {
+		if mounted {
+			if exec.Command("umount", dir).Run() != nil {
+				exec.Command("umount", "-l", dir).Run()
+			}
+			mounted = false
+		}
+	}
+	defer umount()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncFS := func() {
+		f, err := os.Open(dir)
+		must(err)
+		defer f.Close()
+		must(unix.Syncfs(int(f.Fd())))
+	}
+	// Transaction group 1: a tree with a file big enough for indirect
+	// (ext3) or extent-index-free but multi-block (ext4) mapping.
+	must(os.MkdirAll(dir+"/a/b/c", 0755))
+	for i := range 40 {
+		must(os.WriteFile(fmt.Sprintf("%s/a/f%02d", dir, i), bytes.Repeat([]byte{byte(i)}, 100*i), 0644))
+	}
+	must(os.WriteFile(dir+"/big", bytes.Repeat([]byte("0123456789abcdef"), 20000), 0600))
+	must(os.WriteFile(dir+"/doomed", bytes.Repeat([]byte("x"), 300000), 0644))
+	must(os.Mkdir(dir+"/gone", 0700))
+	must(os.WriteFile(dir+"/gone/x", []byte("x"), 0644))
+	syncFS()
+	// Group 2: deletes (their freed metadata blocks are revoked), renames,
+	// links, a symlink, a chmod/chown, an overwrite.
+	must(os.Remove(dir + "/doomed"))
+	must(os.RemoveAll(dir + "/gone"))
+	must(os.Rename(dir+"/a/f01", dir+"/a/b/c/moved"))
+	must(os.Link(dir+"/a/f02", dir+"/hard"))
+	must(os.Symlink("a/b/c/moved", dir+"/sym"))
+	must(os.Chmod(dir+"/a/f03", 0600))
+	must(os.Chown(dir+"/a/f04", 1234, 5678))
+	must(os.WriteFile(dir+"/a/f05", []byte("rewritten"), 0644))
+	for i := 10; i < 20; i++ {
+		must(os.Remove(fmt.Sprintf("%s/a/f%02d", dir, i)))
+	}
+	syncFS()
+	b, err := os.ReadFile(img)
+	must(err)
+	cp := filepath.Join(t.TempDir(), "crash.img")
+	must(os.WriteFile(cp, b, 0644))
+	umount()
+	sum := dumpe2fs(t, cp)
+	if !strings.Contains(sum["Filesystem features"], "needs_recovery") || sum["Journal start"] == "0" {
+		t.Fatalf("the copy needs no recovery (features %q, journal start %q)", sum["Filesystem features"], sum["Journal start"])
+	}
+	t.Logf("journal: features %q, start %s, sequence %s; log: %s", sum["Journal features"], sum["Journal start"], sum["Journal sequence"], logSummary(t, cp))
+	return cp
+}
+
+// logSummary counts the block types in the log (debugfs logdump).
+func logSummary(t *testing.T, img string) string {
+	out, _ := exec.Command("debugfs", "-R", "logdump", img).CombinedOutput()
+	n := map[string]int{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "("); i >= 0 && strings.Contains(l, "Found expected sequence") {
+			n[strings.TrimSuffix(l[i+1:strings.Index(l, ")")], " block")]++
+		}
+	}
+	return fmt.Sprint(n)
+}
+
+// dumpe2fs returns the `dumpe2fs -h` fields.
+func dumpe2fs(t *testing.T, img string) map[string]string {
+	t.Helper()
+	out, err := exec.Command("dumpe2fs", "-h", img).Output()
+	if err != nil {
+		t.Fatalf("dumpe2fs -h: %v", err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+func copyFile(t *testing.T, src string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := os.WriteFile(dst, b, 0644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func fileHash(t *testing.T, p string) [32]byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// e2fsckReplay is the oracle: a copy of img replayed and fixed by e2fsck.
+func e2fsckReplay(t *testing.T, img string) string {
+	ref := copyFile(t, img)
+	code, out := fx.E2fsckFix(t, ref)
+	if code >= 4 {
+		t.Fatalf("e2fsck -fy on the crash copy: exit %d\n%s", code, out)
+	}
+	return ref
+}
+
+// entry describes one file the same way from the host and from a mount.
+func entry(mode uint32, uid, gid uint32, size uint64, mtime int64, content []byte, target string) string {
+	s := fmt.Sprintf("%o %d:%d %d %d", mode, uid, gid, size, mtime)
+	if content != nil {
+		s += fmt.Sprintf(" %x", sha256.Sum256(content))
+	}
+	return s + " " + target
+}
+
+// hostTree reads a directory tree the kernel has mounted.
+func hostTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if rel == "lost+found" && d.IsDir() {
+			return filepath.SkipDir
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		var content []byte
+		target := ""
+		switch st.Mode & syscall.S_IFMT {
+		case syscall.S_IFREG:
+			content, err = os.ReadFile(p)
+		case syscall.S_IFLNK:
+			target, err = os.Readlink(p)
+		}
+		m["/"+filepath.ToSlash(rel)] = entry(st.Mode, st.Uid, st.Gid, uint64(st.Size), st.Mtim.Sec, content, target)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "/.")
+	return m
+}
+
+// mountTree reads the tree through a rumpfs mount.
+func mountTree(t *testing.T, m vfs.Mount) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	var rec func(p string)
+	rec = func(p string) {
+		vn, err := walk(t, m, p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		defer vn.Rele()
+		a, err := vn.Getattr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var content []byte
+		target := ""
+		switch a.Type() {
+		case vfs.S_IFREG:
+			content = readAll(t, vn)
+		case vfs.S_IFLNK:
+			if target, err = vn.Readlink(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p != "/" {
+			out[p] = entry(a.Mode, a.Uid, a.Gid, a.Size, a.Mtime.Unix(), content, target)
+		}
+		if a.IsDir() {
+			names := listDir(t, vn)
+			keys := make([]string, 0, len(names))
+			for n := range names {
+				if n != "." && n != ".." && !(p == "/" && n == "lost+found") {
+					keys = append(keys, n)
+				}
+			}
+			sort.Strings(keys)
+			for _, n := range keys {
+				rec(path.Join(p, n))
+			}
+		}
+	}
+	rec("/")
+	return out
+}
+
+func sameTree(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if len(want) < 30 {
+		t.Fatalf("%s: the reference tree has only %d entries", what, len(want))
+	}
+	for p, w := range want {
+		if g, ok := got[p]; !ok {
+			t.Errorf("%s: %s missing", what, p)
+		} else if g != w {
+			t.Errorf("%s: %s = %s, want %s", what, p, g, w)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("%s: %s should not exist", what, p)
+		}
+	}
+}
+
+// The dumpe2fs fields a replay decides. Times, mount counts and the last
+// check differ by design (rumpfs mounted the image; e2fsck checked it).
+var summaryFields = []string{"Filesystem features", "Filesystem state", "Inode count", "Block count",
+	"Free blocks", "Free inodes", "Journal features", "Journal start", "Journal sequence", "Journal checksum type"}
+
+// checkRecovered compares rumpfs's replay of crash with e2fsck's: rw when
+// the features allow it, ro always.
+func checkRecovered(t *testing.T, crash string, wantRW bool) {
+	ref := e2fsckReplay(t, crash)
+	refTree := hostTree(t, fx.LoopMount(t, ref, "ext4"))
+
+	// Read-only: replayed in memory; the image is untouched.
+	before := fileHash(t, crash)
+	m := mountImg(t, crash, true, "")
+	sameTree(t, "ro replay", mountTree(t, m), refTree)
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if fileHash(t, crash) != before {
+		t.Fatal("the read-only mount changed the image")
+	}
+
+	// Read-write: replayed onto the image.
+	a := copyFile(t, crash)
+	m, err := mountImgErr(t, a, false, "")
+	if err != nil {
+		if !wantRW && strings.Contains(err.Error(), "cannot mount read-write") {
+			t.Logf("rw replay not tried: %v", err)
+			if fileHash(t, a) != before {
+				t.Fatal("the refused rw mount changed the image")
+			}
+			return
+		}
+		t.Fatal(err)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsck(t, a)
+	sameTree(t, "rw replay (kernel view)", hostTree(t, fx.LoopMount(t, a, "ext4")), refTree)
+	got, want := dumpe2fs(t, a), dumpe2fs(t, ref)
+	for _, k := range summaryFields {
+		if got[k] != want[k] {
+			t.Errorf("dumpe2fs %q: rumpfs %q, e2fsck %q", k, got[k], want[k])
+		}
+	}
+	// The image, mounted again, needs nothing more.
+	m = mountImg(t, a, false, "")
+	m.Unmount()
+	e2fsck(t, a)
+}
+
+func TestRecoverKernelJournal(t *testing.T) {
+	cases := []struct {
+		name, mkfs, opts string
+		args             []string
+		rw               bool
+	}{
+		// ext3: 32-bit tags; the kernel's ext4 driver writes the journal.
+		{"ext3", "mkfs.ext3", "", nil, true},
+		{"ext3-journal_checksum", "mkfs.ext3", ",journal_checksum", nil, true},
+		{"ext3-async_commit", "mkfs.ext3", ",journal_async_commit,data=writeback", nil, true},
+		{"ext3-4k", "mkfs.ext3", "", []string{"-b", "4096"}, true},
+		// ext4 with metadata_csum: 64-bit tags, checksum v3.
+		{"ext4", "mkfs.ext4", "", nil, false},
+		{"ext4-async_commit", "mkfs.ext4", ",journal_async_commit,data=writeback", nil, false},
+		{"ext4-nocsum", "mkfs.ext4", "", []string{"-O", "^metadata_csum,^64bit"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && c.name != "ext3" && c.name != "ext4" {
+				t.Skip("-short: one ext3 and one ext4 case")
+			}
+			checkRecovered(t, kernelCrash(t, c.mkfs, c.opts, c.args...), c.rw)
+		})
+	}
+}
