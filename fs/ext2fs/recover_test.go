@@ -462,3 +462,102 @@ func TestRecoverDebugfsJournal(t *testing.T) {
 		})
 	}
 }
+
+// journalBlock returns the byte offset of journal block l in img.
+func journalBlock(t *testing.T, img string, bs int64, l int) int64 {
+	t.Helper()
+	out := strings.TrimSpace(run(t, "debugfs", "-R", fmt.Sprintf("bmap <8> %d", l), img))
+	var b int64
+	if _, err := fmt.Sscan(out[strings.LastIndex(out, "\n")+1:], &b); err != nil || b == 0 {
+		t.Fatalf("bmap <8> %d: %q", l, out)
+	}
+	return b * bs
+}
+
+func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+// Journals the code does not understand are refused by name, read-only
+// and read-write alike, and the image is left as it was.
+func TestRecoverRefusals(t *testing.T) {
+	cases := []struct {
+		name  string
+		csum  bool
+		patch func(t *testing.T, img string, jsb int64)
+		want  string
+	}{
+		{"unknown feature", false, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x28, be32(0x401)) }, "unsupported journal features: unknown_0x400"},
+		{"fast_commit", false, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x28, be32(0x21)) }, "fast_commit"},
+		{"magic", false, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb, be32(0x12345678)) }, "bad journal superblock magic"},
+		{"block size", false, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x0C, be32(2048)) }, "journal block size 2048"},
+		{"checksum type", true, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x50, []byte{3}) }, "unknown journal checksum type 3"},
+		{"superblock checksum", true, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x18, be32(7)) }, "journal superblock checksum mismatch"},
+		// The first logged block of the first transaction (log block 2,
+		// after the descriptor at 1) no longer matches its tag checksum.
+		{"logged block checksum", true, func(t *testing.T, img string, jsb int64) { patch(t, img, journalBlock(t, img, 1024, 2)+100, []byte("XX")) }, "checksum mismatch of logged block"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			prog, jo := "mkfs.ext3", ""
+			if c.csum {
+				prog, jo = "mkfs.ext4", "-c"
+			}
+			img, _ := debugfsJournal(t, prog, jo, "-b", "1024")
+			c.patch(t, img, journalBlock(t, img, 1024, 0))
+			before := fileHash(t, img)
+			for _, ro := range []bool{true, false} {
+				_, err := mountImgErr(t, img, ro, "")
+				if !ro && c.csum && err != nil && strings.Contains(err.Error(), "cannot mount read-write") {
+					continue // ext4 features, refused before the journal is read
+				}
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("ro=%v: err = %v, want %q", ro, err, c.want)
+				}
+			}
+			if fileHash(t, img) != before {
+				t.Error("a refused mount changed the image")
+			}
+		})
+	}
+}
+
+// needs_recovery with an empty log: a rw mount clears the flag (as the
+// kernel and e2fsck do) and leaves an image e2fsck accepts.
+func TestRecoverEmptyLog(t *testing.T) {
+	img := mkfs(t, "mkfs.ext3", 8, "")
+	setFeature(t, img, 96, IncompatRecover)
+	m := mountImg(t, img, false, "")
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if f := dumpe2fs(t, img)["Filesystem features"]; strings.Contains(f, "needs_recovery") {
+		t.Errorf("needs_recovery still set: %s", f)
+	}
+	e2fsck(t, img)
+}
+
+// A log that holds transactions while needs_recovery is clear: the kernel
+// would wipe it, e2fsck asks. rumpfs ignores it read-only (with a
+// warning) and refuses read-write.
+func TestRecoverFlagClear(t *testing.T) {
+	img, _ := debugfsJournal(t, "mkfs.ext3", "", "-b", "1024")
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	f.ReadAt(b[:], SuperblockOffset+96)
+	le.PutUint32(b[:], le.Uint32(b[:])&^IncompatRecover)
+	f.WriteAt(b[:], SuperblockOffset+96)
+	f.Close()
+	m, err := mountImgErr(t, img, true, "")
+	if err != nil {
+		t.Fatalf("ro: %v", err)
+	}
+	if got := readPath(t, m, "/f"); !bytes.HasPrefix(got, []byte("old-")) {
+		t.Errorf("ro: /f = %.20q, want the unreplayed content", got)
+	}
+	m.Unmount()
+	if _, err := mountImgErr(t, img, false, ""); err == nil || !strings.Contains(err.Error(), "needs_recovery is clear") {
+		t.Errorf("rw: %v", err)
+	}
+}
