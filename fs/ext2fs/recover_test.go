@@ -493,7 +493,9 @@ func TestRecoverRefusals(t *testing.T) {
 		{"superblock checksum", true, func(t *testing.T, img string, jsb int64) { patch(t, img, jsb+0x18, be32(7)) }, "journal superblock checksum mismatch"},
 		// The first logged block of the first transaction (log block 2,
 		// after the descriptor at 1) no longer matches its tag checksum.
-		{"logged block checksum", true, func(t *testing.T, img string, jsb int64) { patch(t, img, journalBlock(t, img, 1024, 2)+100, []byte("XX")) }, "checksum mismatch of logged block"},
+		{"logged block checksum", true, func(t *testing.T, img string, jsb int64) {
+			patch(t, img, journalBlock(t, img, 1024, 2)+100, []byte("XX"))
+		}, "checksum mismatch of logged block"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
