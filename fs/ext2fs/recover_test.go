@@ -107,7 +107,7 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 }
 
 // logSummary counts the block types in the log (debugfs logdump).
-func logSummary(t *testing.T, img string) string {
+func logSummary(t testing.TB, img string) string {
 	out, _ := exec.Command("debugfs", "-R", "logdump", img).CombinedOutput()
 	n := map[string]int{}
 	for _, l := range strings.Split(string(out), "\n") {
@@ -119,7 +119,7 @@ func logSummary(t *testing.T, img string) string {
 }
 
 // dumpe2fs returns the `dumpe2fs -h` fields.
-func dumpe2fs(t *testing.T, img string) map[string]string {
+func dumpe2fs(t testing.TB, img string) map[string]string {
 	t.Helper()
 	out, err := exec.Command("dumpe2fs", "-h", img).Output()
 	if err != nil {
@@ -355,7 +355,7 @@ func TestRecoverKernelJournal(t *testing.T) {
 // transactions into its journal with debugfs (jo/jw/jc): the new blocks
 // 0-2 of /f, then a revoke of block 1, then block 2 again. After replay
 // /f is new0 + old1 + newer2. It returns the image and that content.
-func debugfsJournal(t *testing.T, mkfsProg, joArgs string, mkfsArgs ...string) (string, []byte) {
+func debugfsJournal(t testing.TB, sizeMB int, mkfsProg, joArgs string, mkfsArgs ...string) (string, []byte) {
 	t.Helper()
 	fx.Require(t, "debugfs", mkfsProg)
 	tree := t.TempDir()
@@ -369,7 +369,7 @@ func debugfsJournal(t *testing.T, mkfsProg, joArgs string, mkfsArgs ...string) (
 	if err := os.WriteFile(tree+"/f", old, 0644); err != nil {
 		t.Fatal(err)
 	}
-	img := mkfs(t, mkfsProg, 8, tree, mkfsArgs...)
+	img := mkfs(t, mkfsProg, sizeMB, tree, mkfsArgs...)
 	var blk [3]string
 	for i := range blk {
 		blk[i] = strings.TrimSpace(run(t, "debugfs", "-R", fmt.Sprintf("bmap /f %d", i), img))
@@ -396,7 +396,7 @@ func debugfsJournal(t *testing.T, mkfsProg, joArgs string, mkfsArgs ...string) (
 	return img, want
 }
 
-func readPath(t *testing.T, m vfs.Mount, p string) []byte {
+func readPath(t testing.TB, m vfs.Mount, p string) []byte {
 	t.Helper()
 	vn, err := walk(t, m, p)
 	if err != nil {
@@ -424,7 +424,7 @@ func TestRecoverDebugfsJournal(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			img, want := debugfsJournal(t, c.mkfs, c.jo, c.args...)
+			img, want := debugfsJournal(t, 8, c.mkfs, c.jo, c.args...)
 			if c.firstOnly {
 				want = bytes.Repeat([]byte("new-"), len(want)/4)
 			}
@@ -503,7 +503,7 @@ func TestRecoverRefusals(t *testing.T) {
 			if c.csum {
 				prog, jo = "mkfs.ext4", "-c"
 			}
-			img, _ := debugfsJournal(t, prog, jo, "-b", "1024")
+			img, _ := debugfsJournal(t, 8, prog, jo, "-b", "1024")
 			c.patch(t, img, journalBlock(t, img, 1024, 0))
 			before := fileHash(t, img)
 			for _, ro := range []bool{true, false} {
@@ -541,7 +541,7 @@ func TestRecoverEmptyLog(t *testing.T) {
 // would wipe it, e2fsck asks. rumpfs ignores it read-only (with a
 // warning) and refuses read-write.
 func TestRecoverFlagClear(t *testing.T) {
-	img, _ := debugfsJournal(t, "mkfs.ext3", "", "-b", "1024")
+	img, _ := debugfsJournal(t, 8, "mkfs.ext3", "", "-b", "1024")
 	f, err := os.OpenFile(img, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -563,3 +563,47 @@ func TestRecoverFlagClear(t *testing.T) {
 		t.Errorf("rw: %v", err)
 	}
 }
+
+// FuzzExt2Journal is FuzzExt2 (probe, mount ro and rw, walk, change) with
+// seeds whose journals need recovery: ext3 without journal checksums and
+// ext4 with checksum v3, logs with descriptor, revoke and commit blocks.
+func FuzzExt2Journal(f *testing.F) {
+	if _, err := exec.LookPath("debugfs"); err == nil {
+		for _, c := range []struct{ prog, jo string }{{"mkfs.ext3", ""}, {"mkfs.ext4", "-c"}} {
+			img, want := debugfsJournal(f, 2, c.prog, c.jo, "-b", "1024", "-N", "16")
+			b, err := os.ReadFile(img)
+			if err != nil {
+				f.Fatal(err)
+			}
+			b = bytes.TrimRight(b, "\x00")
+			if len(b) > fuzzMax {
+				f.Fatalf("seed of %d bytes is larger than the fuzz limit", len(b))
+			}
+			// The seed, padded as the fuzz body pads it, really replays.
+			fsys, _ := vfs.LookupFS("ext2fs")
+			pad := make([]byte, journalPad)
+			copy(pad, b)
+			m, err := fsys.Mount(&memDev{b: pad, ro: true}, &vfs.MountArgs{ReadOnly: true})
+			if err != nil {
+				f.Fatalf("seed: %v", err)
+			}
+			if got := readPath(f, m, "/f"); !bytes.Equal(got, want) {
+				f.Fatalf("seed: /f not replayed: %.20q", got)
+			}
+			m.Unmount()
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > fuzzMax {
+			return
+		}
+		// Pad to the seeds' file-system size, or a trimmed seed would be
+		// refused as larger than its device.
+		img := make([]byte, max(len(data), journalPad))
+		copy(img, data)
+		exerciseImage(t, img)
+	})
+}
+
+const journalPad = 2 << 20
