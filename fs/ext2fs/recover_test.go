@@ -68,6 +68,14 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 		defer f.Close()
 		must(unix.Syncfs(int(f.Fd())))
 	}
+	if strings.Contains(opts, "data=journal") {
+		// Several times the 1 MiB journal through the log: it wraps
+		// and is checkpointed, and the copy's log starts mid-journal.
+		for i := range 6 {
+			must(os.WriteFile(fmt.Sprintf("%s/j%d", dir, i), bytes.Repeat([]byte{byte('A' + i)}, 400<<10), 0644))
+			syncFS()
+		}
+	}
 	// Transaction group 1: a tree with a file big enough for indirect
 	// (ext3) or extent-index-free but multi-block (ext4) mapping.
 	must(os.MkdirAll(dir+"/a/b/c", 0755))
@@ -92,6 +100,10 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 	for i := 10; i < 20; i++ {
 		must(os.Remove(fmt.Sprintf("%s/a/f%02d", dir, i)))
 	}
+	// Blocks that begin with the journal's magic number: with
+	// data=journal they are logged escaped (JBD2_FLAG_ESCAPE).
+	magic := bytes.Repeat([]byte("\xc0\x3b\x39\x98 block starting with JBD2 magic "), 4096/36+1)[:4096]
+	must(os.WriteFile(dir+"/magic", bytes.Repeat(magic, 4), 0644))
 	syncFS()
 	b, err := os.ReadFile(img)
 	must(err)
@@ -102,20 +114,32 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 	if !strings.Contains(sum["Filesystem features"], "needs_recovery") || sum["Journal start"] == "0" {
 		t.Fatalf("the copy needs no recovery (features %q, journal start %q)", sum["Filesystem features"], sum["Journal start"])
 	}
-	t.Logf("journal: features %q, start %s, sequence %s; log: %s", sum["Journal features"], sum["Journal start"], sum["Journal sequence"], logSummary(t, cp))
+	log := logSummary(t, cp)
+	t.Logf("journal: features %q, start %s, sequence %s; log: %v", sum["Journal features"], sum["Journal start"], sum["Journal sequence"], log)
+	if strings.Contains(opts, "data=journal") && log["escaped"] == 0 {
+		t.Error("no escaped block in the log of a data=journal mount")
+	}
 	return cp
 }
 
 // logSummary counts the block types in the log (debugfs logdump).
-func logSummary(t testing.TB, img string) string {
-	out, _ := exec.Command("debugfs", "-R", "logdump", img).CombinedOutput()
+func logSummary(t testing.TB, img string) map[string]int {
+	out, _ := exec.Command("debugfs", "-R", "logdump -a", img).CombinedOutput()
 	n := map[string]int{}
 	for _, l := range strings.Split(string(out), "\n") {
 		if i := strings.Index(l, "("); i >= 0 && strings.Contains(l, "Found expected sequence") {
 			n[strings.TrimSuffix(l[i+1:strings.Index(l, ")")], " block")]++
 		}
+		var flags int
+		if i := strings.Index(l, "(flags 0x"); i >= 0 && strings.Contains(l, "logged at") {
+			fmt.Sscanf(l[i:], "(flags 0x%x)", &flags)
+			n["logged"]++
+			if flags&1 != 0 {
+				n["escaped"]++
+			}
+		}
 	}
-	return fmt.Sprint(n)
+	return n
 }
 
 // dumpe2fs returns the `dumpe2fs -h` fields.
@@ -336,6 +360,8 @@ func TestRecoverKernelJournal(t *testing.T) {
 		{"ext3-journal_checksum", "mkfs.ext3", ",journal_checksum", nil, true},
 		{"ext3-async_commit", "mkfs.ext3", ",journal_async_commit,data=writeback", nil, true},
 		{"ext3-4k", "mkfs.ext3", "", []string{"-b", "4096"}, true},
+		{"ext3-data_journal", "mkfs.ext3", ",data=journal", nil, true},
+		{"ext4-data_journal", "mkfs.ext4", ",data=journal", nil, false},
 		// ext4 with metadata_csum: 64-bit tags, checksum v3.
 		{"ext4", "mkfs.ext4", "", nil, false},
 		{"ext4-async_commit", "mkfs.ext4", ",journal_async_commit,data=writeback", nil, false},
@@ -391,7 +417,7 @@ func debugfsJournal(t testing.TB, sizeMB int, mkfsProg, joArgs string, mkfsArgs 
 	if !strings.Contains(sum["Filesystem features"], "needs_recovery") || sum["Journal start"] == "0" {
 		t.Fatalf("debugfs left no log (features %q, journal start %q)", sum["Filesystem features"], sum["Journal start"])
 	}
-	t.Logf("journal: features %q; log: %s", sum["Journal features"], logSummary(t, img))
+	t.Logf("journal: features %q; log: %v", sum["Journal features"], logSummary(t, img))
 	want := append(append(append([]byte(nil), newer[:bs]...), old[bs:2*bs]...), newest...)
 	return img, want
 }
