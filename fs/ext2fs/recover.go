@@ -114,14 +114,17 @@ func (fs *fsys) recoverJournal() error {
 			// and the log is still marked: e2fsck can run it again.
 			return fs.errorf("journal recovery failed: %v (run e2fsck)", err)
 		}
-		if err := fs.d.Sync(); err != nil {
-			return fs.errorf("journal recovery: %v", err)
-		}
-		if _, err := fs.d.WriteAt(j.EmptySuperblock(info), int64(jsbBlk)*int64(fs.bsize)); err != nil {
-			return fs.errorf("journal recovery: marking the journal empty: %v", err)
-		}
-		if err := fs.d.Sync(); err != nil {
-			return fs.errorf("journal recovery: %v", err)
+		if j.NeedsRecovery() {
+			// The replayed blocks are durable before the log is let go.
+			if err := fs.d.Sync(); err != nil {
+				return fs.errorf("journal recovery: %v", err)
+			}
+			if _, err := fs.d.WriteAt(j.EmptySuperblock(info), int64(jsbBlk)*int64(fs.bsize)); err != nil {
+				return fs.errorf("journal recovery: marking the journal empty: %v", err)
+			}
+			if err := fs.d.Sync(); err != nil {
+				return fs.errorf("journal recovery: %v", err)
+			}
 		}
 	}
 	if info.FailedCommit != 0 {
