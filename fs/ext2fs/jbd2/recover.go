@@ -212,7 +212,10 @@ func (j *Journal) onePass(p pass, info *Info, revoked map[uint64]uint32, w Block
 	crcSum := ^uint32(0)
 	var lastCommit uint64
 	needCheckCommitTime := false
-	endSet := p != passScan
+	// In the scan: whether a failed async commit has fixed the end
+	// (the kernel's info->end_transaction != 0); the scan goes on, to
+	// tell corruption (a later commit) from an interrupted commit.
+	endSet := false
 	// A log never holds more blocks than the journal: beyond that the
 	// scan has gone round, which only a corrupt log can make it do.
 	budget := int64(j.last - j.first)
@@ -232,7 +235,7 @@ func (j *Journal) onePass(p pass, info *Info, revoked map[uint64]uint32, w Block
 	}
 loop:
 	for {
-		if endSet && tidGeq(seq, info.EndSeq) {
+		if p != passScan && tidGeq(seq, info.EndSeq) {
 			break
 		}
 		blk, err := take()

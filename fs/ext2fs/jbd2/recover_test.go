@@ -289,3 +289,32 @@ func TestCrc32be(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// async_commit: a bad commit followed by more transactions. The replay
+// still ends before the bad one; with crc32 (v1) checksums the kernel
+// then knows it was corrupt, not interrupted (j_failed_commit).
+func TestAsyncBadCommitThenMore(t *testing.T) {
+	for _, v := range []variant{{"v3-async", 0, IncompatCsumV3 | IncompatAsyncCommit}, {"crc32-async", CompatChecksum, IncompatAsyncCommit}} {
+		t.Run(v.name, func(t *testing.T) {
+			fs := newMemFS(tBsize, tBlocks, tJstart, tJlen)
+			b := newBuilder(fs, v.compat, v.incompat)
+			b.badCommit[101] = true
+			b.tx([]logged{{dataBase, fill(tBsize, "a1")}}, nil)
+			b.tx([]logged{{dataBase, fill(tBsize, "a2")}}, nil)
+			b.tx([]logged{{dataBase, fill(tBsize, "a3")}}, nil)
+			b.writeSB()
+			info, err := open(t, fs).Recover(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFailed := uint32(0)
+			if v.compat != 0 {
+				wantFailed = 101
+			}
+			if info.EndSeq != 101 || info.Replayed != 1 || info.FailedCommit != wantFailed {
+				t.Errorf("info = %+v, want EndSeq 101, 1 block, FailedCommit %d", info, wantFailed)
+			}
+			wantBlock(t, fs, dataBase, fill(tBsize, "a1"))
+		})
+	}
+}
