@@ -166,7 +166,8 @@ func (fs *fsys) reload() error {
 		fb += uint64(fs.gds[g].FreeBlocks())
 		fi += uint64(fs.gds[g].FreeInodes())
 	}
-	if fb <= fs.sb.BlocksCount() && fi <= uint64(fs.sb.InodesCount) {
+	// (With bigalloc the descriptors count clusters; leave those alone.)
+	if fs.sb.RoCompat()&RoCompatBigalloc == 0 && fb <= fs.sb.BlocksCount() && fi <= uint64(fs.sb.InodesCount) {
 		fs.sb.SetFreeBlocksCount(fb)
 		fs.sb.FreeInodesCount = uint32(fi)
 	}
