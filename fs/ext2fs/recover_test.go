@@ -31,8 +31,9 @@ import (
 
 // kernelCrash makes an image with mkfsProg, mounts it with the kernel
 // (mount options opts), runs the writes, syncs (a journal commit) and
-// returns a copy of the image taken before unmount.
-func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string {
+// returns a copy of the image taken before unmount. With wrap it goes on
+// writing until the copy's log runs past the end of the journal.
+func kernelCrash(t *testing.T, mkfsProg, opts string, wrap bool, mkfsArgs ...string) string {
 	t.Helper()
 	fx.RequireRoot(t)
 	fx.Require(t, "mount", "umount", "dumpe2fs", "e2fsck", mkfsProg)
@@ -105,10 +106,22 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 	magic := bytes.Repeat([]byte("\xc0\x3b\x39\x98 block starting with JBD2 magic "), 4096/36+1)[:4096]
 	must(os.WriteFile(dir+"/magic", bytes.Repeat(magic, 4), 0644))
 	syncFS()
-	b, err := os.ReadFile(img)
-	must(err)
 	cp := filepath.Join(t.TempDir(), "crash.img")
-	must(os.WriteFile(cp, b, 0644))
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(img)
+		must(err)
+		must(os.WriteFile(cp, b, 0644))
+		if !wrap || logSummary(t, cp)["wrapped"] > 0 {
+			break
+		}
+		if i == 60 {
+			t.Fatal("the log never wrapped round the journal")
+		}
+		w := append([]byte(nil), magic...)
+		w[40] = byte(i)
+		must(os.WriteFile(fmt.Sprintf("%s/w%02d", dir, i), bytes.Repeat(w, 14), 0644))
+		syncFS()
+	}
 	umount()
 	sum := dumpe2fs(t, cp)
 	if !strings.Contains(sum["Filesystem features"], "needs_recovery") || sum["Journal start"] == "0" {
@@ -126,9 +139,18 @@ func kernelCrash(t *testing.T, mkfsProg, opts string, mkfsArgs ...string) string
 func logSummary(t testing.TB, img string) map[string]int {
 	out, _ := exec.Command("debugfs", "-R", "logdump -a", img).CombinedOutput()
 	n := map[string]int{}
+	prev := -1
 	for _, l := range strings.Split(string(out), "\n") {
 		if i := strings.Index(l, "("); i >= 0 && strings.Contains(l, "Found expected sequence") {
 			n[strings.TrimSuffix(l[i+1:strings.Index(l, ")")], " block")]++
+			var at int
+			if j := strings.LastIndex(l, " at block "); j >= 0 {
+				fmt.Sscan(l[j+len(" at block "):], &at)
+				if at < prev {
+					n["wrapped"] = 1
+				}
+				prev = at
+			}
 		}
 		var flags int
 		if i := strings.Index(l, "(flags 0x"); i >= 0 && strings.Contains(l, "logged at") {
@@ -353,26 +375,28 @@ func TestRecoverKernelJournal(t *testing.T) {
 	cases := []struct {
 		name, mkfs, opts string
 		args             []string
-		rw               bool
+		rw, wrap         bool
 	}{
 		// ext3: 32-bit tags; the kernel's ext4 driver writes the journal.
-		{"ext3", "mkfs.ext3", "", nil, true},
-		{"ext3-journal_checksum", "mkfs.ext3", ",journal_checksum", nil, true},
-		{"ext3-async_commit", "mkfs.ext3", ",journal_async_commit,data=writeback", nil, true},
-		{"ext3-4k", "mkfs.ext3", "", []string{"-b", "4096"}, true},
-		{"ext3-data_journal", "mkfs.ext3", ",data=journal", nil, true},
-		{"ext4-data_journal", "mkfs.ext4", ",data=journal", nil, false},
+		{"ext3", "mkfs.ext3", "", nil, true, false},
+		{"ext3-journal_checksum", "mkfs.ext3", ",journal_checksum", nil, true, false},
+		{"ext3-async_commit", "mkfs.ext3", ",journal_async_commit,data=writeback", nil, true, false},
+		{"ext3-4k", "mkfs.ext3", "", []string{"-b", "4096"}, true, false},
+		// data=journal: file data through the log, escaped blocks, and a
+		// log that wraps round the end of the journal.
+		{"ext3-data_journal", "mkfs.ext3", ",data=journal", nil, true, true},
+		{"ext4-data_journal", "mkfs.ext4", ",data=journal", nil, false, true},
 		// ext4 with metadata_csum: 64-bit tags, checksum v3.
-		{"ext4", "mkfs.ext4", "", nil, false},
-		{"ext4-async_commit", "mkfs.ext4", ",journal_async_commit,data=writeback", nil, false},
-		{"ext4-nocsum", "mkfs.ext4", "", []string{"-O", "^metadata_csum,^64bit"}, false},
+		{"ext4", "mkfs.ext4", "", nil, false, false},
+		{"ext4-async_commit", "mkfs.ext4", ",journal_async_commit,data=writeback", nil, false, false},
+		{"ext4-nocsum", "mkfs.ext4", "", []string{"-O", "^metadata_csum,^64bit"}, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if testing.Short() && c.name != "ext3" && c.name != "ext4" {
 				t.Skip("-short: one ext3 and one ext4 case")
 			}
-			checkRecovered(t, kernelCrash(t, c.mkfs, c.opts, c.args...), c.rw)
+			checkRecovered(t, kernelCrash(t, c.mkfs, c.opts, c.wrap, c.args...), c.rw)
 		})
 	}
 }
