@@ -397,6 +397,13 @@ func TestRecoverKernelJournal(t *testing.T) {
 		args             []string
 		rw, wrap         bool
 	}{
+		// Which journal checksums the kernel writes (fs/ext4/super.c,
+		// set_journal_csum_feature_set): v3 whenever metadata_csum is on;
+		// without it, none, or crc32 "v1" (COMPAT_CHECKSUM) with
+		// journal_checksum or journal_async_commit. It never writes v2:
+		// those journals come from debugfs (TestRecoverDebugfsJournal).
+		// journal_async_commit needs data=writeback (or journal).
+		//
 		// ext3: 32-bit tags; the kernel's ext4 driver writes the journal.
 		{"ext3", "mkfs.ext3", "", nil, true, false},
 		{"ext3-journal_checksum", "mkfs.ext3", ",journal_checksum", nil, true, false},
