@@ -74,15 +74,16 @@ func (fs *fsys) recoverJournal() error {
 	if nblocks > 1<<32-1 {
 		nblocks = 1<<32 - 1
 	}
-	j, err := jbd2.Open(journalMap{ip}, blockIO{fs.d, fs.bsize}, fs.bsize, uint32(nblocks), fs.sb.BlocksCount())
-	if err != nil {
-		fs.vc.Rele(uint64(ji))
-		return fs.errorf("journal: %v", err)
-	}
 	needs := fs.sb.FeatureIncompat&IncompatRecover != 0
 	if !needs {
+		// Nothing to replay: the journal only has to be one (its
+		// features, fast_commit say, matter to a replay only).
+		js, err := jbd2.Peek(journalMap{ip}, blockIO{fs.d, fs.bsize}, fs.bsize, fs.sb.BlocksCount())
 		fs.vc.Rele(uint64(ji))
-		if j.NeedsRecovery() {
+		if err != nil {
+			return fs.errorf("journal: %v", err)
+		}
+		if js.Start != 0 {
 			// The kernel would wipe such a log (jbd2_journal_wipe) and
 			// e2fsck asks whether to run it: neither is safe unasked.
 			if fs.ro {
@@ -92,6 +93,11 @@ func (fs *fsys) recoverJournal() error {
 			return fs.errorf("journal holds transactions but needs_recovery is clear: run e2fsck")
 		}
 		return nil
+	}
+	j, err := jbd2.Open(journalMap{ip}, blockIO{fs.d, fs.bsize}, fs.bsize, uint32(nblocks), fs.sb.BlocksCount())
+	if err != nil {
+		fs.vc.Rele(uint64(ji))
+		return fs.errorf("journal: %v", err)
 	}
 	jsbBlk, err := j.SuperblockBlock()
 	fs.vc.Rele(uint64(ji))

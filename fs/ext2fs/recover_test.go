@@ -684,3 +684,22 @@ func FuzzExt2Journal(f *testing.F) {
 }
 
 const journalPad = 2 << 20
+
+// A clean journal is not replayed, so features only a replay needs
+// (fast_commit, unknown ones) do not stop a mount, read-write included.
+func TestCleanJournalFeaturesIgnored(t *testing.T) {
+	img := mkfs(t, "mkfs.ext3", 8, "", "-b", "1024")
+	patch(t, img, journalBlock(t, img, 1024, 0)+0x28, be32(0x421))
+	for _, ro := range []bool{true, false} {
+		m, err := mountImgErr(t, img, ro, "")
+		if err != nil {
+			t.Fatalf("ro=%v: %v", ro, err)
+		}
+		m.Unmount()
+	}
+	// A bad magic number is still refused, as before.
+	patch(t, img, journalBlock(t, img, 1024, 0), be32(1))
+	if _, err := mountImgErr(t, img, true, ""); err == nil || !strings.Contains(err.Error(), "bad journal superblock magic") {
+		t.Errorf("bad magic: %v", err)
+	}
+}

@@ -44,6 +44,28 @@ type Journal struct {
 	seed     uint32 // j_csum_seed
 }
 
+// Peek reads the journal superblock and checks only what identifies it
+// (magic number, block type): enough to see whether the log is empty
+// without judging features that matter only to a replay.
+func Peek(m BlockMapper, r BlockReader, bsize int, fsBlocks uint64) (Superblock, error) {
+	if bsize < SuperblockSize || bsize > 1<<16 || bsize&(bsize-1) != 0 {
+		return Superblock{}, fmt.Errorf("jbd2: bad block size %d", bsize)
+	}
+	j := &Journal{m: m, r: r, fsBlocks: fsBlocks}
+	b := make([]byte, bsize)
+	if err := j.read(0, b); err != nil {
+		return Superblock{}, fmt.Errorf("jbd2: reading the journal superblock: %w", err)
+	}
+	s := DecodeSuperblock(b)
+	if s.Magic != Magic {
+		return s, corrupt("bad journal superblock magic %#x", s.Magic)
+	}
+	if s.BlockType != TypeSuperblockV1 && s.BlockType != TypeSuperblockV2 {
+		return s, corrupt("unknown journal superblock type %d", s.BlockType)
+	}
+	return s, nil
+}
+
 // Open reads and checks the journal superblock. bsize is the file
 // system's block size (JBD2 in ext3/4 uses the same), nblocks the length
 // of the journal inode in blocks, fsBlocks the file system's block count

@@ -318,3 +318,20 @@ func TestAsyncBadCommitThenMore(t *testing.T) {
 		})
 	}
 }
+
+func TestPeek(t *testing.T) {
+	fs := newMemFS(tBsize, tBlocks, tJstart, tJlen)
+	b := newBuilder(fs, 0, IncompatFastCommit|0x400)
+	b.writeSB()
+	s, err := Peek(fs, fs, tBsize, tBlocks)
+	if err != nil || s.Start != 1 || s.FeatureIncomp&IncompatFastCommit == 0 {
+		t.Fatalf("Peek: %+v, %v", s, err)
+	}
+	if _, err := Open(fs, fs, tBsize, tJlen, tBlocks); err == nil {
+		t.Error("Open accepted fast_commit")
+	}
+	be.PutUint32(fs.blocks[tJstart], 7)
+	if _, err := Peek(fs, fs, tBsize, tBlocks); err == nil {
+		t.Error("Peek accepted a bad magic number")
+	}
+}
