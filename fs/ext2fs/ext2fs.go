@@ -349,7 +349,13 @@ func (fs *fsys) checkFeatures() error {
 		return fs.errorf("external journal device (journal_dev) is not supported")
 	}
 	if sb.FeatureIncompat&IncompatRecover != 0 {
-		return fs.errorf("journal needs recovery (needs_recovery); replay is not supported yet: run e2fsck")
+		// The journal is replayed by checkJournal (recover.go) once the
+		// groups are read; the other features are judged without the flag.
+		if sb.FeatureCompat&CompatHasJournal == 0 {
+			return fs.errorf("needs_recovery is set but there is no journal (has_journal): run e2fsck")
+		}
+		sb.FeatureIncompat &^= IncompatRecover
+		defer func() { sb.FeatureIncompat |= IncompatRecover }()
 	}
 	if sb.FeatureCompat&CompatHasJournal != 0 && sb.JournalInum == 0 {
 		return fs.errorf("external journal (has_journal without a journal inode) is not supported")
@@ -503,29 +509,10 @@ func (fs *fsys) groupCsum(g uint32, raw []byte) uint16 {
 	return c
 }
 
-// checkJournal refuses a journal that holds transactions to replay.
+// checkJournal replays a journal that needs recovery and refuses one the
+// code does not understand (recover.go).
 func (fs *fsys) checkJournal() error {
-	ji := fs.sb.JournalInum
-	if ji == 0 || ji > fs.sb.InodesCount {
-		return fs.errorf("bad journal inode number %d", ji)
-	}
-	ip, err := fs.vc.Get(uint64(ji))
-	if err != nil {
-		return fs.errorf("cannot read the journal inode: %v", err)
-	}
-	defer fs.vc.Rele(uint64(ji))
-	var b [36]byte
-	if n, err := ip.readData(b[:], 0); err != nil || n < len(b) {
-		return fs.errorf("cannot read the journal superblock")
-	}
-	js := DecodeJournalSuperblock(b[:])
-	if js.Magic != JournalMagic || (js.BlockType != JournalSuperblockV1 && js.BlockType != JournalSuperblockV2) {
-		return fs.errorf("bad journal superblock")
-	}
-	if js.Start != 0 {
-		return fs.errorf("journal needs recovery; replay is not supported yet: run e2fsck")
-	}
-	return nil
+	return fs.recoverJournal()
 }
 
 // flusher writes dirty metadata back every few seconds, so that it is
