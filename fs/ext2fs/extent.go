@@ -438,6 +438,15 @@ func (ip *inode) extInsertAt(path []extNode, lvl, at int, ent []byte) error {
 		np = append(np, path[1:]...)
 		return ip.extInsertAt(np, 1, at, ent)
 	}
+	if at < k {
+		// Inserting into the middle of a full node: first try to pass an
+		// entry to a sibling with room, which keeps the nodes full where
+		// a split would leave two half-empty ones (what e2fsck calls a
+		// tree that "could be narrower").
+		if ok, err := ip.extRotate(path, lvl, at, ent); ok || err != nil {
+			return err
+		}
+	}
 	// A full node: the entries from at on move to a new sibling (ent
 	// alone when appending), then the sibling goes into the parent.
 	s, err := ip.extNewNode(goal, n.depth())
@@ -463,6 +472,53 @@ func (ip *inode) extInsertAt(path []extNode, lvl, at int, ent []byte) error {
 	var idx [ExtentEntrySize]byte
 	putExtentIdx(idx[:], s.key(0), s.b.blk)
 	return ip.extInsertAt(path, lvl-1, path[lvl-1].pos+1, idx[:])
+}
+
+// extRotate inserts ent at position at of the full node path[lvl] by
+// moving its last entry to the front of the next sibling, or its first
+// entry to the end of the previous one, if that sibling has room. It
+// reports whether it did.
+func (ip *inode) extRotate(path []extNode, lvl, at int, ent []byte) (bool, error) {
+	n, par := &path[lvl], &path[lvl-1]
+	k := n.entries()
+	var moved [ExtentEntrySize]byte
+	if q := par.pos + 1; q < par.entries() {
+		r, err := ip.extLoad(par.child(q), n.depth())
+		if err != nil {
+			return false, err
+		}
+		if r.entries() < r.max() {
+			copy(moved[:], n.ent(k-1))
+			n.removeEnt(k - 1)
+			n.insertEnt(at, ent)
+			r.insertEnt(0, moved[:])
+			le.PutUint32(par.ent(q), r.key(0))
+			ip.extDirty(n)
+			ip.extDirty(&r)
+			ip.extDirty(par)
+			if at == 0 {
+				ip.extFixKeys(path, lvl)
+			}
+			return true, nil
+		}
+	}
+	if q := par.pos - 1; q >= 0 && at > 0 {
+		l, err := ip.extLoad(par.child(q), n.depth())
+		if err != nil {
+			return false, err
+		}
+		if l.entries() < l.max() {
+			copy(moved[:], n.ent(0))
+			n.removeEnt(0)
+			n.insertEnt(at-1, ent)
+			l.insertEnt(l.entries(), moved[:])
+			ip.extDirty(n)
+			ip.extDirty(&l)
+			ip.extFixKeys(path, lvl)
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // extConvert makes block lblk of the unwritten extent at the leaf's pos

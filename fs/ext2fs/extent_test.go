@@ -1,0 +1,340 @@
+package ext2fs
+
+// Extent-tree writing on images made by mkfs.ext4, checked after every
+// step by e2fsck -fn (silent: no findings and none of its "could be
+// shorter/narrower" notes), debugfs's view of the tree (depth, extent
+// count) and the Linux kernel's ext4 driver reading the files back.
+//
+// Until metadata_csum (and 64bit) are writable the rw fixtures are made
+// with -O ^metadata_csum,^64bit; TestExtentChecksums covers the extent
+// block tails on a metadata_csum image.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	fx "github.com/rumpfs/rumpfs/internal/fixture"
+	"github.com/rumpfs/rumpfs/vfs"
+)
+
+var ext4WriteOpts = []string{"-O", "^metadata_csum,^64bit"}
+
+// e2fsckSilent runs e2fsck -fn and fails on a non-zero exit or on any
+// line besides the pass headers and the summary (and the note that a tree
+// "could be narrower" if allowNarrow: inserting into the middle of full
+// leaves splits them, in Linux as here, which e2fsck reports without
+// calling it an error).
+func e2fsckSilent(t testing.TB, img string, allowNarrow ...bool) {
+	t.Helper()
+	fx.Require(t, "e2fsck")
+	out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput()
+	var bad []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "e2fsck 1.") || strings.HasPrefix(l, "Pass ") ||
+			strings.Contains(l, " files (") ||
+			len(allowNarrow) > 0 && allowNarrow[0] && strings.Contains(l, "could be narrower.  Optimize? no") {
+			continue
+		}
+		bad = append(bad, l)
+	}
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("e2fsck -fn: %v\n%s", err, out)
+	}
+}
+
+var exLine = regexp.MustCompile(`^\s*(\d+)/\s*(\d+)\s+\d+/\s*\d+\s`)
+
+// debugfsTree returns the depth of p's extent tree and its leaf extents
+// (" uninit" appended to unwritten ones), as debugfs's ex shows them.
+func debugfsTree(t testing.TB, img, p string) (int, []string) {
+	t.Helper()
+	out := run(t, "debugfs", "-R", "ex "+p, img)
+	depth := -1
+	var leaves []string
+	for _, l := range strings.Split(out, "\n") {
+		m := exLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		lvl, _ := strconv.Atoi(m[1])
+		depth, _ = strconv.Atoi(m[2])
+		if lvl == depth {
+			leaves = append(leaves, strings.Join(strings.Fields(l)[2:], " "))
+		}
+	}
+	if depth < 0 {
+		if !strings.Contains(out, "Level Entries") {
+			t.Fatalf("debugfs ex %s: %s", p, out)
+		}
+		depth = 0 // an empty tree
+	}
+	return depth, leaves
+}
+
+// kernelRead loop-mounts img read-only with Linux's driver and compares
+// each file with its expected contents.
+func kernelRead(t *testing.T, img string, want map[string][]byte) {
+	t.Helper()
+	t.Run("kernel", func(t *testing.T) {
+		dir := fx.LoopMount(t, img, "ext4")
+		for p, w := range want {
+			got, err := os.ReadFile(filepath.Join(dir, p))
+			if err != nil {
+				t.Errorf("kernel read %s: %v", p, err)
+				continue
+			}
+			if !bytes.Equal(got, w) {
+				t.Errorf("kernel read %s: %d bytes differ from the %d expected (first at %d)", p, len(got), len(w), firstDiff(got, w))
+			}
+		}
+	})
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func vnode(t testing.TB, m vfs.Mount, p string) *inode {
+	t.Helper()
+	vn, err := walk(t, m, p)
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	ip := vn.(*inode)
+	vn.Rele()
+	return ip
+}
+
+func createFile(t testing.TB, m vfs.Mount, p string) {
+	t.Helper()
+	root, _ := m.Root()
+	defer root.Rele()
+	vn, err := vfs.VOP_CREATE(m, root, vfs.RootCred, strings.TrimPrefix(p, "/"), 0644)
+	if err != nil {
+		t.Fatalf("create %s: %v", p, err)
+	}
+	vn.Rele()
+}
+
+func writeAt(t testing.TB, m vfs.Mount, p string, data []byte, off int64) {
+	t.Helper()
+	vn, err := walk(t, m, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vn.Rele()
+	if n, err := vfs.VOP_WRITE(m, vn, data, off); err != nil || n != len(data) {
+		t.Fatalf("write %s at %d: %d %v", p, off, n, err)
+	}
+}
+
+func truncTo(t testing.TB, m vfs.Mount, p string, size int64) {
+	t.Helper()
+	vn, err := walk(t, m, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vn.Rele()
+	if err := vfs.VOP_SETATTR(m, vn, &vfs.SetAttr{Valid: vfs.SetSize, Size: uint64(size)}); err != nil {
+		t.Fatalf("truncate %s to %d: %v", p, size, err)
+	}
+}
+
+// model applies a write or truncate to the expected contents.
+func modelWrite(b []byte, data []byte, off int) []byte {
+	if off+len(data) > len(b) {
+		b = append(b, make([]byte, off+len(data)-len(b))...)
+	}
+	copy(b[off:], data)
+	return b
+}
+
+func modelTrunc(b []byte, size int) []byte {
+	if size <= len(b) {
+		return b[:size:size]
+	}
+	return append(b, make([]byte, size-len(b))...)
+}
+
+// TestExtentScenario runs the ext2 write scenario (tree copy, sparse
+// files, truncates, renames, links, xattrs) on ext4 images: new files,
+// directories and long symlinks are extent-mapped.
+func TestExtentScenario(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	if os.Getuid() != 0 {
+		t.Skip("the expected tree needs root (device nodes, chown, trusted.*)")
+	}
+	for _, bs := range []string{"1024", "4096"} {
+		t.Run("ext4-"+bs, func(t *testing.T) {
+			img := mkfs(t, "mkfs.ext4", 32, "", append([]string{"-b", bs}, ext4WriteOpts...)...)
+			m := mountImg(t, img, false, "")
+			host := t.TempDir()
+			d := &dual{t: t, m: m, host: host}
+			scenario(t, d, m.(*fsys).bsize, true)
+			for p, want := range map[string]bool{"/in/a/dind": true, "/in": true, "/in/slow": true, "/in/fast": false, "/in/chr": false} {
+				if got := vnode(t, m, p).extentsOn(); got != want {
+					t.Errorf("%s: extents flag %v, want %v", p, got, want)
+				}
+			}
+			compareTree(t, m, host, cmpOpts{xattrs: true})
+			if err := m.Unmount(); err != nil {
+				t.Fatal(err)
+			}
+			e2fsckSilent(t, img)
+			if depth, _ := debugfsTree(t, img, "/sparse"); depth != 0 {
+				t.Errorf("/sparse: depth %d, want 0", depth)
+			}
+			debugfsCheck(t, img, host)
+			kernelCheck(t, img, host)
+		})
+	}
+}
+
+// TestExtentDepth grows a fragmented file (one extent per written block,
+// every other block) to depth 2 on 1 KiB blocks (84 extents a leaf), then
+// truncates it in steps back through each depth to nothing, with a
+// contiguous file and an appended one beside it.
+func TestExtentDepth(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	img := mkfs(t, "mkfs.ext4", 16, "", append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	want := map[string][]byte{}
+	m := mountImg(t, img, false, "")
+	remount := func() {
+		t.Helper()
+		if err := m.Unmount(); err != nil {
+			t.Fatal(err)
+		}
+		m = mountImg(t, img, false, "")
+	}
+	narrow := false
+	check := func(step string, depths map[string]int) {
+		t.Helper()
+		for p, w := range want {
+			if got := readAll(t, vnode(t, m, p)); !bytes.Equal(got, w) {
+				t.Fatalf("%s: %s: our read differs from the expected (at %d)", step, p, firstDiff(got, w))
+			}
+		}
+		if err := m.Unmount(); err != nil {
+			t.Fatal(err)
+		}
+		e2fsckSilent(t, img, narrow)
+		for p, d := range depths {
+			if got, _ := debugfsTree(t, img, p); got != d {
+				t.Errorf("%s: %s: depth %d, want %d", step, p, got, d)
+			}
+		}
+		kernelRead(t, img, want)
+		m = mountImg(t, img, false, "")
+	}
+
+	const n = 600 // extents: 8 leaves of up to 84
+	free0 := m.(*fsys).sb.FreeBlocksCount()
+	createFile(t, m, "/seq")
+	seq := pattern(2<<20, 9)
+	for off := 0; off < len(seq); off += 64 << 10 {
+		writeAt(t, m, "/seq", seq[off:off+64<<10], int64(off))
+	}
+	want["/seq"] = seq
+	// Holes filled join both neighbours into one extent (the goal of a
+	// block is its logical distance from the previous extent, as Linux's
+	// ext4_ext_find_goal, so the holes' blocks stay free for them).
+	createFile(t, m, "/merge")
+	for _, i := range []int{0, 2, 4, 1, 3} {
+		blk := pattern(1024, byte(i+3))
+		writeAt(t, m, "/merge", blk, int64(i)*1024)
+		want["/merge"] = modelWrite(want["/merge"], blk, i*1024)
+	}
+	createFile(t, m, "/frag")
+	createFile(t, m, "/app")
+	for i := 0; i < n; i++ {
+		blk := pattern(1024, byte(i))
+		writeAt(t, m, "/frag", blk, int64(2*i)*1024)
+		want["/frag"] = modelWrite(want["/frag"], blk, 2*i*1024)
+		if i%2 == 0 {
+			// Appends of odd sizes interleaved, so that the files'
+			// blocks are not simply contiguous.
+			chunk := pattern(1000+i, byte(i+1))
+			writeAt(t, m, "/app", chunk, int64(len(want["/app"])))
+			want["/app"] = modelWrite(want["/app"], chunk, len(want["/app"]))
+		}
+		if i == n/2 {
+			remount() // part of the tree comes back from disk
+		}
+	}
+	check("grown", map[string]int{"/frag": 2})
+	if _, leaves := debugfsTree(t, img, "/frag"); len(leaves) != n {
+		t.Errorf("/frag: %d extents, want %d", len(leaves), n)
+	}
+	if _, leaves := debugfsTree(t, img, "/seq"); len(leaves) > 4 {
+		t.Errorf("/seq: %d extents for a sequential 2 MiB file: %v", len(leaves), leaves)
+	}
+
+	// Fill some holes of /frag: blocks go into a leaf with room, pass an
+	// entry from a full leaf to its sibling with room, extend the last
+	// extent.
+	for _, i := range []int{1101, 1103, 1181, 1199} {
+		blk := pattern(1024, byte(i+7))
+		writeAt(t, m, "/frag", blk, int64(i)*1024)
+		want["/frag"] = modelWrite(want["/frag"], blk, i*1024)
+	}
+	check("holes filled", map[string]int{"/frag": 2, "/merge": 0})
+	if _, leaves := debugfsTree(t, img, "/merge"); len(leaves) != 1 {
+		t.Errorf("/merge: extents %v, want one", leaves)
+	}
+	// A hole in the middle of a full leaf whose siblings are full: split.
+	writeAt(t, m, "/frag", []byte("split"), 301*1024+7)
+	want["/frag"] = modelWrite(want["/frag"], []byte("split"), 301*1024+7)
+	narrow = true
+	check("leaf split", map[string]int{"/frag": 2})
+
+	// Truncate: keep k extents (block 2k-2 the last), cutting inside it.
+	for _, s := range []struct {
+		keep, depth int
+	}{{500, 2}, {240, 1}, {100, 1}, {3, 0}, {0, 0}} {
+		size := 0
+		if s.keep > 0 {
+			size = (2*s.keep-1)*1024 - 100
+		}
+		truncTo(t, m, "/frag", int64(size))
+		want["/frag"] = modelTrunc(want["/frag"], size)
+		check(fmt.Sprintf("keep %d", s.keep), map[string]int{"/frag": s.depth})
+	}
+	// Truncate up is a hole; then write past it.
+	truncTo(t, m, "/frag", 5000)
+	writeAt(t, m, "/frag", []byte("tail"), 9000)
+	want["/frag"] = modelWrite(modelTrunc(want["/frag"], 5000), []byte("tail"), 9000)
+	truncTo(t, m, "/app", 123)
+	want["/app"] = modelTrunc(want["/app"], 123)
+	check("regrown", map[string]int{"/frag": 0, "/app": 0})
+
+	// Unlink frees everything: the free count is back to the start.
+	root, _ := m.Root()
+	for _, p := range []string{"frag", "seq", "app", "merge"} {
+		if err := vfs.VOP_REMOVE(m, root, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root.Rele()
+	delete(want, "/frag")
+	delete(want, "/seq")
+	delete(want, "/app")
+	delete(want, "/merge")
+	if got := m.(*fsys).sb.FreeBlocksCount(); got != free0 {
+		t.Errorf("free blocks %d after unlink, %d before the files", got, free0)
+	}
+	check("unlinked", nil)
+	m.Unmount()
+}
