@@ -338,3 +338,119 @@ func TestExtentDepth(t *testing.T) {
 	check("unlinked", nil)
 	m.Unmount()
 }
+
+// kernelChange mounts img read-write with Linux's driver, runs fn on the
+// mount point and unmounts: the way to get files only the kernel makes
+// (fallocated, unwritten extents).
+func kernelChange(t *testing.T, img string, fn func(dir string)) {
+	t.Helper()
+	fx.RequireRoot(t)
+	fx.Require(t, "mount", "umount")
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "ext4", "-o", "loop", img, dir).CombinedOutput(); err != nil {
+		if fx.CI() {
+			t.Fatalf("mount -o loop %s: %v\n%s", img, err, out)
+		}
+		t.Skipf("kernel loop mount unavailable: %v: %s", err, out)
+	}
+	defer func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			exec.Command("umount", "-l", dir).Run()
+			t.Fatalf("umount: %v %s", err, out)
+		}
+	}()
+	fn(dir)
+}
+
+// TestExtentUnwritten writes into files the kernel fallocated: blocks in
+// an unwritten extent are converted one by one (split around the write,
+// joined to the initialized neighbour), the rest still reads as zeros;
+// truncating inside an unwritten extent trims it, unlinking frees blocks
+// preallocated past EOF.
+func TestExtentUnwritten(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs", "fallocate")
+	img := mkfs(t, "mkfs.ext4", 16, "", append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	kernelChange(t, img, func(dir string) {
+		run(t, "fallocate", "-l", "300KiB", filepath.Join(dir, "fa"))
+		if err := os.WriteFile(filepath.Join(dir, "keep"), nil, 0644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, "fallocate", "-n", "-l", "64KiB", filepath.Join(dir, "keep"))
+		if err := os.WriteFile(filepath.Join(dir, "mixed"), []byte("written"), 0644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, "fallocate", "-o", "100KiB", "-l", "50KiB", filepath.Join(dir, "mixed"))
+	})
+	e2fsckSilent(t, img)
+	_, leaves := debugfsTree(t, img, "/fa")
+	if len(leaves) == 0 || !strings.Contains(leaves[0], "Uninit") {
+		t.Fatalf("kernel's fallocate made no unwritten extent: %v", leaves)
+	}
+	want := map[string][]byte{
+		"/fa":    make([]byte, 300<<10),
+		"/keep":  nil,
+		"/mixed": append([]byte("written"), make([]byte, 150<<10-7)...),
+	}
+	m := mountImg(t, img, false, "")
+	free0 := m.(*fsys).sb.FreeBlocksCount()
+	for _, w := range []struct {
+		p   string
+		off int
+		n   int
+	}{
+		{"/fa", 100 << 10, 1024},       // a whole block in the middle
+		{"/fa", 10, 5},                 // part of the first block
+		{"/fa", 299 << 10, 1024},       // the last block
+		{"/fa", 150<<10 + 3, 20 << 10}, // a run, unaligned
+		{"/fa", 101 << 10, 2048},       // right after the first middle block
+		{"/mixed", 120 << 10, 100},
+		{"/mixed", 160 << 10, 100}, // past the preallocation
+	} {
+		data := pattern(w.n, byte(w.off))
+		writeAt(t, m, w.p, data, int64(w.off))
+		want[w.p] = modelWrite(want[w.p], data, w.off)
+	}
+	for p, w := range want {
+		if got := readAll(t, vnode(t, m, p)); !bytes.Equal(got, w) {
+			t.Fatalf("%s: our read differs (at %d)", p, firstDiff(got, w))
+		}
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	_, leaves = debugfsTree(t, img, "/fa")
+	t.Logf("/fa after the writes: %q", leaves)
+	if len(leaves) > 12 {
+		t.Errorf("/fa: %d extents after 5 writes: %v", len(leaves), leaves)
+	}
+	kernelRead(t, img, want)
+
+	m = mountImg(t, img, false, "")
+	truncTo(t, m, "/fa", 200<<10+300) // inside an unwritten extent
+	want["/fa"] = modelTrunc(want["/fa"], 200<<10+300)
+	truncTo(t, m, "/fa", 250<<10) // up again: a hole, zeros
+	want["/fa"] = modelTrunc(want["/fa"], 250<<10)
+	root, _ := m.Root()
+	if err := vfs.VOP_REMOVE(m, root, "keep"); err != nil {
+		t.Fatal(err)
+	}
+	root.Rele()
+	delete(want, "/keep")
+	// /fa gave back 300-201 blocks, /keep its 64 (one extent in i_block);
+	// the write into /mixed past its preallocation took one, and /fa and
+	// /mixed each a leaf block when their extents outgrew i_block.
+	if got, exp := m.(*fsys).sb.FreeBlocksCount(), free0+99+64-1-2; got != exp {
+		t.Errorf("free blocks %d, want %d", got, exp)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	for _, p := range []string{"/fa", "/mixed"} {
+		if d, leaves := debugfsTree(t, img, p); d != 1 {
+			t.Errorf("%s: depth %d, want 1: %v", p, d, leaves)
+		}
+	}
+	kernelRead(t, img, want)
+}
