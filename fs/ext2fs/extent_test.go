@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	fx "github.com/rumpfs/rumpfs/internal/fixture"
@@ -54,9 +55,9 @@ var exLine = regexp.MustCompile(`^\s*(\d+)/\s*(\d+)\s+\d+/\s*\d+\s`)
 
 // debugfsTree returns the depth of p's extent tree and its leaf extents
 // (" uninit" appended to unwritten ones), as debugfs's ex shows them.
-func debugfsTree(t testing.TB, img, p string) (int, []string) {
+func debugfsTree(t testing.TB, img, p string, flags ...string) (int, []string) {
 	t.Helper()
-	out := run(t, "debugfs", "-R", "ex "+p, img)
+	out := run(t, "debugfs", append(flags, "-R", "ex "+p, img)...)
 	depth := -1
 	var leaves []string
 	for _, l := range strings.Split(out, "\n") {
@@ -453,4 +454,226 @@ func TestExtentUnwritten(t *testing.T) {
 		}
 	}
 	kernelRead(t, img, want)
+}
+
+// TestExtentCorrupt damages one field of an extent tree at a time and
+// checks that reading, writing (mapped and unmapped blocks), truncating
+// and unlinking the file give an errno (EIO), never a panic, and that the
+// mount keeps serving.
+func TestExtentCorrupt(t *testing.T) {
+	needTool(t, "mkfs.ext4")
+	base := mkfs(t, "mkfs.ext4", 8, "", append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	m := mountImg(t, base, false, "")
+	createFile(t, m, "/f")
+	for i := 0; i < 10; i++ { // 10 extents: a root index over one leaf
+		writeAt(t, m, "/f", pattern(1024, byte(i)), int64(2*i)*1024)
+	}
+	ip := vnode(t, m, "/f")
+	bs := int64(m.(*fsys).bsize)
+	iblock := int64(ip.blk)*bs + int64(ip.off) + 40 // i_block in the image
+	leaf := int64(ip.di.Block[4]) * bs              // ei_leaf_lo of the root's index
+	if ip.di.Block[1]>>16 != 1 {
+		t.Fatalf("/f: depth %d, want 1", ip.di.Block[1]>>16)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put16 := func(off int64, v uint16) func([]byte) { return func(b []byte) { le.PutUint16(b[off:], v) } }
+	put32 := func(off int64, v uint32) func([]byte) { return func(b []byte) { le.PutUint32(b[off:], v) } }
+	cases := []struct {
+		name string
+		hurt func([]byte)
+	}{
+		{"root magic", put16(iblock, 0x1234)},
+		{"root entries > max", put16(iblock+2, 5)},
+		{"root depth 7", put16(iblock+6, 7)},
+		{"root max 9", put16(iblock+4, 9)},
+		{"index past the end", put32(iblock+16, 1<<30)},
+		{"index to block 0", put32(iblock+16, 0)},
+		{"leaf magic", put16(leaf, 0)},
+		{"leaf max too big", put16(leaf+4, 1000)},
+		{"leaf entries > max", put16(leaf+2, 85)},
+		{"leaf depth 1", put16(leaf+6, 1)},
+		{"extent length 0", put16(leaf+12+4, 0)},
+		{"extent start past the end", put32(leaf+12+8, 1<<30)},
+		{"extent start hi", put16(leaf+12+6, 7)},
+		{"extent past 2^32", put32(leaf+12+9*12, 1<<32-1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "bad.img")
+			b := bytes.Clone(orig)
+			c.hurt(b)
+			if err := os.WriteFile(img, b, 0644); err != nil {
+				t.Fatal(err)
+			}
+			m := mountImg(t, img, false, "")
+			defer m.Unmount()
+			vn, err := walk(t, m, "/f")
+			if err != nil {
+				t.Fatalf("lookup: %v", err)
+			}
+			isErrno := func(what string, err error) {
+				t.Helper()
+				if _, ok := err.(syscall.Errno); err != nil && !ok {
+					t.Errorf("%s: %v is not an errno", what, err)
+				}
+			}
+			var errs int
+			buf := make([]byte, 20<<10)
+			_, err = vn.Read(buf, 0)
+			isErrno("read", err)
+			for _, off := range []int64{0, 5 << 10, 100 << 10} {
+				_, err = vfs.VOP_WRITE(m, vn, []byte("x"), off)
+				isErrno("write", err)
+				if err != nil {
+					errs++
+				}
+			}
+			err = vfs.VOP_SETATTR(m, vn, &vfs.SetAttr{Valid: vfs.SetSize, Size: 3 << 10})
+			isErrno("truncate", err)
+			if err != nil {
+				errs++
+			}
+			if errs == 0 {
+				t.Errorf("no operation noticed the damage")
+			}
+			vn.Rele()
+			root, _ := m.Root()
+			isErrno("unlink", vfs.VOP_REMOVE(m, root, "f"))
+			// The mount still serves: a new file works.
+			nv, err := vfs.VOP_CREATE(m, root, vfs.RootCred, "g", 0644)
+			if err != nil {
+				t.Fatalf("create after damage: %v", err)
+			}
+			if n, err := vfs.VOP_WRITE(m, nv, []byte("fine"), 0); err != nil || n != 4 {
+				t.Errorf("write after damage: %d %v", n, err)
+			}
+			nv.Rele()
+			root.Rele()
+		})
+	}
+}
+
+// mountForceRW mounts img for writing even where checkFeatures refuses
+// it, for the metadata_csum test until the rest of metadata_csum
+// (bitmaps, directory blocks) is written: the device is opened
+// read-write, the file system read-only, then switched over as Mount
+// would for rw (minus marking the superblock in use).
+func mountForceRW(t *testing.T, img string) vfs.Mount {
+	t.Helper()
+	d := openDev(t, img, false)
+	typ, _ := vfs.LookupFS("ext2fs")
+	m, err := typ.Mount(d, &vfs.MountArgs{Options: vfs.ParseOptions(nil, "ro"), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := m.(*fsys)
+	fs.ro = false
+	fs.stop, fs.stopped = make(chan struct{}), make(chan struct{})
+	close(fs.stopped) // no flusher: Unmount flushes
+	return m
+}
+
+// TestExtentChecksums checks the ext4_extent_tail of every node written
+// on a metadata_csum image (mkfs.ext4's defaults, 64bit too): debugfs and
+// the kernel verify them when they read the tree, and so do we.
+func TestExtentChecksums(t *testing.T) {
+	needTool(t, "mkfs.ext4", "debugfs")
+	tree := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tree, "f"), []byte("start"), 0644); err != nil {
+		t.Fatal(err)
+	}
+	img := mkfs(t, "mkfs.ext4", 16, tree, "-b", "1024")
+	if !strings.Contains(run(t, "dumpe2fs", "-h", img), "metadata_csum") {
+		t.Fatal("mkfs.ext4 made no metadata_csum image")
+	}
+	m, err := mountImgErr(t, img, false, "")
+	native := err == nil
+	if !native {
+		// Only /f changes (no directory, no new inode), so the blocks
+		// whose checksums this mount cannot write yet are bitmaps only,
+		// which readers do not verify.
+		if !strings.Contains(err.Error(), "metadata_csum") {
+			t.Fatal(err)
+		}
+		t.Logf("metadata_csum not writable yet (%v): forcing the mount rw, e2fsck skipped", err)
+		m = mountForceRW(t, img)
+	}
+	want := []byte("start")
+	for i := 1; i < 400; i++ {
+		blk := pattern(1024, byte(i))
+		writeAt(t, m, "/f", blk, int64(2*i)*1024)
+		want = modelWrite(want, blk, 2*i*1024)
+	}
+	for step, size := range []int{599 << 10, 0} {
+		if err := m.Unmount(); err != nil {
+			t.Fatal(err)
+		}
+		if native {
+			e2fsckSilent(t, img)
+		}
+		// debugfs -c skips the bitmaps (stale checksums without native
+		// metadata_csum writing) but still verifies extent blocks.
+		out, _ := exec.Command("debugfs", "-c", "-R", "ex /f", img).CombinedOutput()
+		if strings.Contains(strings.ToLower(string(out)), "checksum") {
+			t.Fatalf("debugfs: %s", out)
+		}
+		wantDepth := []int{2, 1}[step]
+		if d, leaves := debugfsTree(t, img, "/f", "-c"); d != wantDepth || len(leaves) != len(want)/2048+1 {
+			t.Errorf("step %d: depth %d with %d extents, want %d with %d", step, d, len(leaves), wantDepth, len(want)/2048+1)
+		}
+		kernelRead(t, img, map[string][]byte{"/f": want})
+		m = mountImg(t, img, true, "")
+		if got := readAll(t, vnode(t, m, "/f")); !bytes.Equal(got, want) {
+			t.Fatalf("step %d: our read differs at %d", step, firstDiff(got, want))
+		}
+		m.Unmount()
+		if native {
+			m = mountImg(t, img, false, "")
+		} else {
+			m = mountForceRW(t, img)
+		}
+		if size > 0 {
+			truncTo(t, m, "/f", int64(size))
+			want = modelTrunc(want, size)
+		}
+	}
+	m.Unmount()
+
+	// A node whose checksum does not match is refused.
+	m = mountImg(t, img, true, "")
+	ip := vnode(t, m, "/f")
+	leaf := int64(ip.di.Block[4]) * int64(m.(*fsys).bsize)
+	m.Unmount()
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff}, leaf+100)
+	f.Close()
+	// debugfs stops at the damaged node (lists none of its leaves).
+	if _, leaves := debugfsTree(t, img, "/f", "-c"); len(leaves) != 0 {
+		t.Errorf("debugfs -c did not notice a bad extent block checksum: %d extents listed", len(leaves))
+	}
+	t.Run("kernel refuses", func(t *testing.T) {
+		dir := fx.LoopMount(t, img, "ext4")
+		if _, err := os.ReadFile(filepath.Join(dir, "f")); err == nil {
+			t.Error("the kernel read /f through a leaf with a bad checksum")
+		}
+	})
+	m = mountImg(t, img, true, "")
+	defer m.Unmount()
+	vn, err := walk(t, m, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vn.Rele()
+	if _, err := vn.Read(make([]byte, 4096), 0); err != syscall.EIO {
+		t.Errorf("read through a leaf with a bad checksum: %v, want EIO", err)
+	}
 }
