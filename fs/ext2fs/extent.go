@@ -274,6 +274,9 @@ func (ip *inode) extReserve(path []extNode, k int) error {
 // are undefined until written.
 func (ip *inode) extBmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, err error) {
 	fs := ip.fs
+	if !fs.extents {
+		return 0, false, errIO // an extent-mapped inode on a file system without extents is corrupt
+	}
 	if lblk >= extMaxLblk {
 		return 0, false, syscall.EFBIG
 	}

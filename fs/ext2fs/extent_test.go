@@ -677,3 +677,153 @@ func TestExtentChecksums(t *testing.T) {
 		t.Errorf("read through a leaf with a bad checksum: %v, want EIO", err)
 	}
 }
+
+// TestExtentLengthLimits: a contiguous block extends its neighbour only
+// up to 32768 blocks (32767 for an unwritten extent), then starts a new
+// extent (only the tree is looked at: no block is allocated).
+func TestExtentLengthLimits(t *testing.T) {
+	needTool(t, "mkfs.ext4")
+	img := mkfs(t, "mkfs.ext4", 40, "", append([]string{"-b", "1024", "-O", "^has_journal"}, ext4WriteOpts...)...)
+	m := mountImg(t, img, false, "")
+	defer m.Unmount()
+	createFile(t, m, "/f")
+	ip := vnode(t, m, "/f")
+	const p0 = 1000 // inside the file system, but never allocated
+	for _, uninit := range []bool{false, true} {
+		ip.initExtentRoot()
+		lim := uint32(ExtentInitMaxLen)
+		if uninit {
+			lim--
+		}
+		var ents []string
+		for _, lb := range []uint32{0, lim - 1, lim, lim + 1} {
+			n := uint32(1)
+			if lb == 0 {
+				n = lim - 1
+			}
+			path, err := ip.extFind(lb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ip.extInsert(path, lb, p0+uint64(lb), n, uninit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		root, _ := ip.extRoot()
+		for i := 0; i < root.entries(); i++ {
+			e := DecodeExtent(root.ent(i))
+			n, u := e.Length()
+			ents = append(ents, fmt.Sprintf("%d+%d@%d/%v", e.Block, n, e.Start(), u))
+		}
+		want := fmt.Sprintf("[0+%d@%d/%v %d+2@%d/%v]", lim, p0, uninit, lim, p0+uint64(lim), uninit)
+		if got := fmt.Sprint(ents); got != want {
+			t.Errorf("uninit=%v: extents %s, want %s", uninit, got, want)
+		}
+	}
+	ip.initExtentRoot() // leave nothing pointing at blocks not allocated
+}
+
+// TestExtentENOSPC fills the file system with a fragmented file (its tree
+// growing as it goes) until a write fails with ENOSPC: the image is still
+// consistent, and unlinking gives every block back.
+func TestExtentENOSPC(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck")
+	img := mkfs(t, "mkfs.ext4", 2, "", append([]string{"-b", "1024", "-O", "^has_journal"}, ext4WriteOpts...)...)
+	m := mountImg(t, img, false, "")
+	free0 := m.(*fsys).sb.FreeBlocksCount()
+	createFile(t, m, "/f")
+	vn, err := walk(t, m, "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte(nil)
+	for i := 0; ; i++ {
+		blk := pattern(1024, byte(i))
+		n, err := vfs.VOP_WRITE(m, vn, blk, int64(2*i)*1024)
+		if err == syscall.ENOSPC {
+			break
+		}
+		if err != nil || n != len(blk) {
+			t.Fatalf("write %d: %d %v", i, n, err)
+		}
+		want = modelWrite(want, blk, 2*i*1024)
+	}
+	vn.Rele()
+	if got := readAll(t, vnode(t, m, "/f")); !bytes.Equal(got, want) {
+		t.Fatalf("contents differ at %d", firstDiff(got, want))
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	depth, leaves := debugfsTree(t, img, "/f")
+	t.Logf("full: %d extents, depth %d", len(leaves), depth)
+	kernelRead(t, img, map[string][]byte{"/f": want})
+	m = mountImg(t, img, false, "")
+	root, _ := m.Root()
+	if err := vfs.VOP_REMOVE(m, root, "f"); err != nil {
+		t.Fatal(err)
+	}
+	root.Rele()
+	if got := m.(*fsys).sb.FreeBlocksCount(); got != free0 {
+		t.Errorf("free blocks %d after unlink, %d at the start", got, free0)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+}
+
+// TestExtentBigDir grows a new (extent-mapped) directory over many blocks
+// and removes it again; the kernel lists it.
+func TestExtentBigDir(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck")
+	img := mkfs(t, "mkfs.ext4", 8, "", append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	m := mountImg(t, img, false, "")
+	root, _ := m.Root()
+	dir, err := vfs.VOP_MKDIR(m, root, vfs.RootCred, "big", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for i := 0; i < n; i++ {
+		vn, err := vfs.VOP_CREATE(m, dir, vfs.RootCred, fmt.Sprintf("entry-%04d-%s", i, strings.Repeat("x", 30)), 0644)
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+		vn.Rele()
+	}
+	if !dir.(*inode).extentsOn() || dir.(*inode).size() < 20*1024 {
+		t.Errorf("big: extents %v, size %d", dir.(*inode).extentsOn(), dir.(*inode).size())
+	}
+	dir.Rele()
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	t.Run("kernel", func(t *testing.T) {
+		mp := fx.LoopMount(t, img, "ext4")
+		ents, err := os.ReadDir(filepath.Join(mp, "big"))
+		if err != nil || len(ents) != n {
+			t.Errorf("kernel lists %d entries (%v), want %d", len(ents), err, n)
+		}
+	})
+	m = mountImg(t, img, false, "")
+	root, _ = m.Root()
+	dir, _ = root.Lookup("big")
+	for i := 0; i < n; i++ {
+		if err := vfs.VOP_REMOVE(m, dir, fmt.Sprintf("entry-%04d-%s", i, strings.Repeat("x", 30))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir.Rele()
+	if err := vfs.VOP_RMDIR(m, root, "big"); err != nil {
+		t.Fatal(err)
+	}
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+}
