@@ -827,3 +827,35 @@ func TestExtentBigDir(t *testing.T) {
 	}
 	e2fsckSilent(t, img)
 }
+
+// TestExtentLastBlock writes the last logical block an extent can map
+// (2^32-2) and is refused the next one with EFBIG, as Linux's s_maxbytes
+// for extent files.
+func TestExtentLastBlock(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	img := mkfs(t, "mkfs.ext4", 4, "", append([]string{"-b", "1024", "-O", "^has_journal"}, ext4WriteOpts...)...)
+	m := mountImg(t, img, false, "")
+	createFile(t, m, "/far")
+	last := int64(extMaxLblk-1) * 1024
+	writeAt(t, m, "/far", []byte("head"), 0)
+	writeAt(t, m, "/far", bytes.Repeat([]byte("e"), 1024), last)
+	vn, _ := walk(t, m, "/far")
+	if _, err := vfs.VOP_WRITE(m, vn, []byte("x"), last+1024); err != syscall.EFBIG {
+		t.Errorf("write past the last block: %v, want EFBIG", err)
+	}
+	if err := vfs.VOP_SETATTR(m, vn, &vfs.SetAttr{Valid: vfs.SetSize, Size: uint64(last) + 2048}); err != syscall.EFBIG {
+		t.Errorf("truncate past the last block: %v, want EFBIG", err)
+	}
+	buf := make([]byte, 1024)
+	if n, err := vn.Read(buf, last); n != 1024 || err != nil || buf[1023] != 'e' {
+		t.Errorf("read of the last block: %d %v", n, err)
+	}
+	vn.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	if _, leaves := debugfsTree(t, img, "/far"); len(leaves) != 2 || !strings.Contains(leaves[1], " 4294967294 - 4294967294 ") {
+		t.Errorf("/far: extents %q", leaves)
+	}
+}
