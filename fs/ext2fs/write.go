@@ -1,7 +1,8 @@
 package ext2fs
 
-// Changing operations for ext2/ext3 (indirect-block files; mounts with
-// features this code cannot write are refused read-write at mount time).
+// Changing operations for ext2/ext3/ext4 (indirect-block files here,
+// extent-mapped ones in extent.go; mounts with features this code cannot
+// write are refused read-write at mount time).
 // Every operation holds the mount's write lock and ends with endOp; file
 // data goes straight to the device, metadata through the block cache.
 //
