@@ -472,6 +472,9 @@ var writeCases = []writeCase{
 	{name: "ext3-b2048", kind: "ext3", args: []string{"-b", "2048"}, sizeMiB: 128},
 	{name: "ext2-b1024-I128", kind: "ext2", args: []string{"-b", "1024", "-I", "128"}, sizeMiB: 128, inode128: true},
 	{name: "ext2-b65536", kind: "ext2", args: []string{"-b", "65536"}, sizeMiB: 256, noKernel: true},
+	// ext4 with extent-mapped files (metadata_csum and 64bit off until
+	// they are writable).
+	{name: "ext4-b1024-nocsum", kind: "ext4", args: []string{"-b", "1024", "-O", "^metadata_csum,^64bit"}, sizeMiB: 128},
 }
 
 // TestExt2fsWrite copies a tree into an empty ext2/ext3 image through the
