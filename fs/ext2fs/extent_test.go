@@ -859,3 +859,50 @@ func TestExtentLastBlock(t *testing.T) {
 		t.Errorf("/far: extents %q", leaves)
 	}
 }
+
+// TestExtentForeignTree changes a fragmented file whose tree mke2fs -d
+// built (libext2fs's own splitting): holes filled, appended, truncated
+// through its depths.
+func TestExtentForeignTree(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	tree := t.TempDir()
+	want := []byte(nil)
+	f, err := os.Create(filepath.Join(tree, "frag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		blk := pattern(1024, byte(i))
+		f.WriteAt(blk, int64(2*i)*1024)
+		want = modelWrite(want, blk, 2*i*1024)
+	}
+	f.Close()
+	img := mkfs(t, "mkfs.ext4", 8, tree, append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	d0, leaves := debugfsTree(t, img, "/frag")
+	if len(leaves) != 500 || d0 < 1 {
+		t.Fatalf("mke2fs made depth %d with %d extents", d0, len(leaves))
+	}
+	m := mountImg(t, img, false, "")
+	for _, i := range []int{1, 401, 999, 1000, 1500} {
+		blk := pattern(1024, byte(i+5))
+		writeAt(t, m, "/frag", blk, int64(i)*1024)
+		want = modelWrite(want, blk, i*1024)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsckSilent(t, img)
+	kernelRead(t, img, map[string][]byte{"/frag": want})
+	for _, size := range []int{700 << 10, 100 << 10, 5 << 10, 0} {
+		m = mountImg(t, img, false, "")
+		truncTo(t, m, "/frag", int64(size))
+		want = modelTrunc(want, size)
+		if err := m.Unmount(); err != nil {
+			t.Fatal(err)
+		}
+		e2fsckSilent(t, img)
+		d, leaves := debugfsTree(t, img, "/frag")
+		t.Logf("size %d: depth %d, %d extents", size, d, len(leaves))
+		kernelRead(t, img, map[string][]byte{"/frag": want})
+	}
+}
