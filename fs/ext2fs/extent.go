@@ -441,14 +441,12 @@ func (ip *inode) extInsertAt(path []extNode, lvl, at int, ent []byte) error {
 		np = append(np, path[1:]...)
 		return ip.extInsertAt(np, 1, at, ent)
 	}
-	if at < k {
-		// Inserting into the middle of a full node: first try to pass an
-		// entry to a sibling with room, which keeps the nodes full where
-		// a split would leave two half-empty ones (what e2fsck calls a
-		// tree that "could be narrower").
-		if ok, err := ip.extRotate(path, lvl, at, ent); ok || err != nil {
-			return err
-		}
+	// A full node: first try to pass an entry to a sibling with room,
+	// which keeps the nodes full where a split would leave two
+	// half-empty ones (what e2fsck calls a tree that "could be
+	// narrower").
+	if ok, err := ip.extRotate(path, lvl, at, ent); ok || err != nil {
+		return err
 	}
 	// A full node: the entries from at on move to a new sibling (ent
 	// alone when appending), then the sibling goes into the parent.
@@ -478,9 +476,9 @@ func (ip *inode) extInsertAt(path []extNode, lvl, at int, ent []byte) error {
 }
 
 // extRotate inserts ent at position at of the full node path[lvl] by
-// moving its last entry to the front of the next sibling, or its first
-// entry to the end of the previous one, if that sibling has room. It
-// reports whether it did.
+// moving its last entry (ent itself when at is the end) to the front of
+// the next sibling, or its first entry to the end of the previous one, if
+// that sibling has room. It reports whether it did.
 func (ip *inode) extRotate(path []extNode, lvl, at int, ent []byte) (bool, error) {
 	n, par := &path[lvl], &path[lvl-1]
 	k := n.entries()
@@ -491,12 +489,16 @@ func (ip *inode) extRotate(path []extNode, lvl, at int, ent []byte) (bool, error
 			return false, err
 		}
 		if r.entries() < r.max() {
-			copy(moved[:], n.ent(k-1))
-			n.removeEnt(k - 1)
-			n.insertEnt(at, ent)
-			r.insertEnt(0, moved[:])
+			if at == k {
+				r.insertEnt(0, ent)
+			} else {
+				copy(moved[:], n.ent(k-1))
+				n.removeEnt(k - 1)
+				n.insertEnt(at, ent)
+				r.insertEnt(0, moved[:])
+				ip.extDirty(n)
+			}
 			le.PutUint32(par.ent(q), r.key(0))
-			ip.extDirty(n)
 			ip.extDirty(&r)
 			ip.extDirty(par)
 			if at == 0 {
