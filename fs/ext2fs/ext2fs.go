@@ -87,7 +87,7 @@ var incompatNames = []feature{
 const (
 	incompatRead = IncompatFiletype | IncompatMetaBG | IncompatExtents | Incompat64bit |
 		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir
-	incompatWrite  = IncompatFiletype | IncompatMetaBG | IncompatFlexBG
+	incompatWrite  = IncompatFiletype | IncompatMetaBG | IncompatFlexBG | IncompatExtents
 	roCompatWrite  = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize
 	compatWriteBad = CompatImagicInodes // unknown compat bits are safe by definition
 )

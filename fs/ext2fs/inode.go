@@ -479,6 +479,10 @@ func (ip *inode) mapExtent(lblk uint64) (uint64, uint64, error) {
 		return 0, 1, nil
 	}
 	want := -1
+	// bound is where the subtree being searched ends (the next index
+	// entry's start above it): a hole after a leaf's last extent stops
+	// there, not at the end of the file.
+	bound := uint64(1 << 32)
 	for level := 0; ; level++ {
 		h, err := ip.extentNode(node, want)
 		if err != nil || level > ExtentMaxDepth {
@@ -487,7 +491,7 @@ func (ip *inode) mapExtent(lblk uint64) (uint64, uint64, error) {
 		ents := node[ExtentHeaderSize:]
 		if h.Depth == 0 {
 			// Leaf: the last extent starting at or before lblk.
-			next := uint64(1 << 32)
+			next := bound
 			for i := 0; i < int(h.Entries); i++ {
 				e := DecodeExtent(ents[i*ExtentEntrySize:])
 				n, uninit := e.Length()
@@ -513,7 +517,7 @@ func (ip *inode) mapExtent(lblk uint64) (uint64, uint64, error) {
 		}
 		// Interior: the last index starting at or before lblk.
 		pick := -1
-		next := uint64(1 << 32)
+		next := bound
 		for i := 0; i < int(h.Entries); i++ {
 			e := DecodeExtentIdx(ents[i*ExtentEntrySize:])
 			if uint64(e.Block) > lblk {
@@ -524,6 +528,9 @@ func (ip *inode) mapExtent(lblk uint64) (uint64, uint64, error) {
 		}
 		if pick < 0 {
 			return 0, min(next-lblk, maxRun), nil
+		}
+		if pick+1 < int(h.Entries) {
+			bound = min(bound, uint64(DecodeExtentIdx(ents[(pick+1)*ExtentEntrySize:]).Block))
 		}
 		e := DecodeExtentIdx(ents[pick*ExtentEntrySize:])
 		child := e.Leaf()

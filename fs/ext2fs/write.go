@@ -1,7 +1,8 @@
 package ext2fs
 
-// Changing operations for ext2/ext3 (indirect-block files; mounts with
-// features this code cannot write are refused read-write at mount time).
+// Changing operations for ext2/ext3/ext4 (indirect-block files here,
+// extent-mapped ones in extent.go; mounts with features this code cannot
+// write are refused read-write at mount time).
 // Every operation holds the mount's write lock and ends with endOp; file
 // data goes straight to the device, metadata through the block cache.
 //
@@ -100,7 +101,7 @@ func (ip *inode) xattrBlocks512() uint64 {
 func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, err error) {
 	fs := ip.fs
 	if ip.extentsOn() {
-		return 0, false, syscall.EROFS
+		return ip.extBmapAlloc(lblk, goal)
 	}
 	slot, idx, ok := fs.indPath(lblk)
 	if !ok {
@@ -248,7 +249,7 @@ func (ip *inode) Write(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	limit := fs.maxFileSize()
+	limit := ip.maxSize()
 	if uint64(off) >= limit {
 		return 0, syscall.EFBIG
 	}
@@ -338,8 +339,14 @@ func (ip *inode) truncate(size uint64) error {
 	fs := ip.fs
 	bs := uint64(fs.bsize)
 	old := ip.size()
-	if ip.hasBlocks() && !ip.extentsOn() {
-		if size < old {
+	if ip.hasBlocks() {
+		if size <= old && ip.extentsOn() {
+			// Also at equal size: unlink (truncate(0)) must free blocks
+			// preallocated past EOF (fallocate KEEP_SIZE) too.
+			if err := ip.extTruncate((size + bs - 1) / bs); err != nil {
+				return err
+			}
+		} else if size < old {
 			from := (size + bs - 1) / bs
 			p := fs.ptrsPerBlock()
 			budget := int(fs.sb.BlocksCount()) + 16
@@ -374,8 +381,6 @@ func (ip *inode) truncate(size uint64) error {
 				}
 			}
 		}
-	} else if ip.extentsOn() && size != old {
-		return syscall.EROFS
 	}
 	ip.setSize(size)
 	return nil
@@ -395,7 +400,7 @@ func (ip *inode) Setattr(sa *vfs.SetAttr) error {
 		case !ip.isReg():
 			return syscall.EINVAL
 		}
-		if sa.Size > fs.maxFileSize() {
+		if sa.Size > ip.maxSize() {
 			return syscall.EFBIG
 		}
 		if sa.Size != ip.size() {
@@ -739,6 +744,11 @@ func (dp *inode) newInode(cred *vfs.Cred, mode uint16) (*inode, error) {
 		}
 	}
 	ip.di.Mode = mode
+	if fs.extents && (dir || mode&imFmt == imReg || mode&imFmt == imLnk) {
+		// As Linux's __ext4_new_inode: new files, directories and
+		// symlinks are extent-mapped (Symlink undoes it for a fast one).
+		ip.initExtentRoot()
+	}
 	ip.di.SetUid(cred.Uid)
 	ip.di.SetGid(gid)
 	ip.di.LinksCount = 1
@@ -881,6 +891,9 @@ func (dp *inode) Symlink(cred *vfs.Cred, name, target string) (vfs.Vnode, error)
 	}
 	return dp.create(cred, name, imLnk|0777, func(ip *inode) error {
 		if len(target) < NBlocks*4 {
+			// A fast symlink keeps its target in i_block, never extents
+			// (ext4_symlink clears EXT4_INODE_EXTENTS).
+			ip.di.Flags &^= FlagExtents
 			var b [NBlocks * 4]byte
 			copy(b[:], target)
 			for i := range ip.di.Block {

@@ -240,8 +240,8 @@ func TestExt2fsReadCompare(t *testing.T) {
 	}
 }
 
-// TestExt2fsExt4ReadWriteRefused: a read-write mount of ext4 (extents,
-// 64bit, metadata_csum) fails, naming the features, and leaves nothing
+// TestExt2fsExt4ReadWriteRefused: a read-write mount of ext4 (64bit,
+// metadata_csum; extents alone are writable) fails, naming the features, and leaves nothing
 // mounted; the same image mounts with -o ro (TestExt2fsReadCompare).
 func TestExt2fsExt4ReadWriteRefused(t *testing.T) {
 	fixture.RequireRoot(t)
@@ -251,14 +251,14 @@ func TestExt2fsExt4ReadWriteRefused(t *testing.T) {
 		if r.Exit == 0 {
 			t.Fatalf("rump_ext2fs %q mounted ext4 read-write", args)
 		}
-		for _, feat := range []string{"extent", "64bit", "metadata_csum", "-o ro"} {
+		for _, feat := range []string{"64bit", "metadata_csum", "-o ro"} {
 			if !strings.Contains(r.Stderr, feat) {
 				t.Errorf("rump_ext2fs %q: message %q does not name %q", args, strings.TrimSpace(r.Stderr), feat)
 			}
 		}
 	}
-	if _, err := ukfs.Mount(img); err == nil || !strings.Contains(err.Error(), "extent") {
-		t.Errorf("ukfs read-write mount of ext4: %v, want a refusal naming extent", err)
+	if _, err := ukfs.Mount(img); err == nil || !strings.Contains(err.Error(), "metadata_csum") {
+		t.Errorf("ukfs read-write mount of ext4: %v, want a refusal naming metadata_csum", err)
 	}
 }
 
@@ -472,6 +472,9 @@ var writeCases = []writeCase{
 	{name: "ext3-b2048", kind: "ext3", args: []string{"-b", "2048"}, sizeMiB: 128},
 	{name: "ext2-b1024-I128", kind: "ext2", args: []string{"-b", "1024", "-I", "128"}, sizeMiB: 128, inode128: true},
 	{name: "ext2-b65536", kind: "ext2", args: []string{"-b", "65536"}, sizeMiB: 256, noKernel: true},
+	// ext4 with extent-mapped files (metadata_csum and 64bit off until
+	// they are writable).
+	{name: "ext4-b1024-nocsum", kind: "ext4", args: []string{"-b", "1024", "-O", "^metadata_csum,^64bit"}, sizeMiB: 128},
 }
 
 // TestExt2fsWrite copies a tree into an empty ext2/ext3 image through the
@@ -1134,8 +1137,8 @@ func TestExt2fsUkfsCommand(t *testing.T) {
 	if !strings.Contains(tarOut, "orig") {
 		t.Errorf("ukfs tar: no orig in the stream")
 	}
-	if out, err := run("", "mkdir", img4, "new"); err == nil || !strings.Contains(out, "extent") {
-		t.Errorf("ukfs mkdir on ext4: %v %q, want a refusal naming extent", err, out)
+	if out, err := run("", "mkdir", img4, "new"); err == nil || !strings.Contains(out, "metadata_csum") {
+		t.Errorf("ukfs mkdir on ext4: %v %q, want a refusal naming metadata_csum", err, out)
 	}
 
 	// ext2: every changing command.
