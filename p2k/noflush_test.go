@@ -24,7 +24,7 @@ func TestNoFlush(t *testing.T) {
 			t.Fatalf("create: %v", st)
 		}
 		if cout.OpenFlags&fuse.FOPEN_NOFLUSH == 0 {
-			t.Errorf("%+v: CREATE reply flags %#x lack FOPEN_NOFLUSH", cfg, cout.OpenFlags)
+			t.Errorf("DirectIO=%v: CREATE reply flags %#x lack FOPEN_NOFLUSH", cfg.DirectIO, cout.OpenFlags)
 		}
 		oin := &fuse.OpenIn{InHeader: fuse.InHeader{NodeId: cout.NodeId, Caller: caller}, Flags: syscall.O_RDONLY}
 		var oout fuse.OpenOut
@@ -32,7 +32,7 @@ func TestNoFlush(t *testing.T) {
 			t.Fatalf("open: %v", st)
 		}
 		if oout.OpenFlags&fuse.FOPEN_NOFLUSH == 0 {
-			t.Errorf("%+v: OPEN reply flags %#x lack FOPEN_NOFLUSH", cfg, oout.OpenFlags)
+			t.Errorf("DirectIO=%v: OPEN reply flags %#x lack FOPEN_NOFLUSH", cfg.DirectIO, oout.OpenFlags)
 		}
 		b.Release(nil, &fuse.ReleaseIn{InHeader: fuse.InHeader{NodeId: cout.NodeId}, Fh: cout.Fh})
 		b.Release(nil, &fuse.ReleaseIn{InHeader: fuse.InHeader{NodeId: cout.NodeId}, Fh: oout.Fh})
