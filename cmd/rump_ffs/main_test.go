@@ -5,9 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rumpfs/rumpfs/fs/ffs/layout"
 	"github.com/rumpfs/rumpfs/internal/fixture"
@@ -126,5 +128,77 @@ func TestForce(t *testing.T) {
 	}
 	if !strings.Contains(m.Stderr(), "stale") {
 		t.Logf("no staleness warning in the daemon's log: %q", m.Stderr())
+	}
+}
+
+// istatAtime is a UFS1 inode's access time as sleuthkit's istat reads it.
+func istatAtime(t *testing.T, img string, ino uint64) time.Time {
+	t.Helper()
+	fixture.Require(t, "istat")
+	out, err := exec.Command("istat", "-z", "UTC", "-f", "ufs1", img, strconv.FormatUint(ino, 10)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("istat: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Accessed:\t"); ok {
+			v, _, _ = strings.Cut(v, " (")
+			tm, err := time.Parse("2006-01-02 15:04:05", v)
+			if err != nil {
+				t.Fatalf("istat: %q: %v", line, err)
+			}
+			return tm
+		}
+	}
+	t.Fatalf("istat: no Accessed line:\n%s", out)
+	return time.Time{}
+}
+
+// TestAtime: through the daemon, reading a file sets its access time on
+// disk by unmount (NetBSD's ffs_read), but not with -o noatime, which
+// the daemon must pass on to the file system; the image stays clean for
+// `ukfs fsck -n`.
+func TestAtime(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "tree")
+	if err := os.MkdirAll(src, 0755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(src, "hello.txt")
+	if err := os.WriteFile(p, []byte("hello, world\n"), 0644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "ffs.img")
+	fixture.MakeFFS(t, img, src, "version=1", "be", "8m")
+	var st syscall.Stat_t
+	m := fixture.Mount(t, "rump_ffs", img, "-o", "rw,noatime")
+	if err := syscall.Stat(m.Path("hello.txt"), &st); err != nil {
+		t.Fatal(err)
+	}
+	ino := st.Ino
+	if b, err := os.ReadFile(m.Path("hello.txt")); err != nil || string(b) != "hello, world\n" {
+		t.Fatalf("read: %q, %v", b, err)
+	}
+	m.Unmount(t)
+	if got := istatAtime(t, img, ino); !got.Equal(old) {
+		t.Errorf("-o noatime: atime %v after a read, want %v", got, old)
+	}
+
+	before := time.Now().Add(-time.Second).Truncate(time.Second)
+	m = fixture.Mount(t, "rump_ffs", img, "-o", "rw")
+	if b, err := os.ReadFile(m.Path("hello.txt")); err != nil || string(b) != "hello, world\n" {
+		t.Fatalf("read: %q, %v", b, err)
+	}
+	if code := m.Unmount(t); code != 0 {
+		t.Fatalf("exit %d after unmount", code)
+	}
+	if got := istatAtime(t, img, ino); got.Before(before) || got.After(time.Now().Add(time.Second)) {
+		t.Errorf("-o rw: atime %v after a read, want about %v", got, time.Now().UTC())
+	}
+	out, err := exec.Command(fixture.Bin(t, "ukfs"), "fsck", "-n", img).CombinedOutput()
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), ": clean") {
+		t.Errorf("ukfs fsck -n: %v\n%s", err, out)
 	}
 }

@@ -483,6 +483,7 @@ func (m *mount) freeInode(n *node) {
 	n.ib = [layout.UFS_NIADDR]int64{}
 	n.extsize, n.extb = 0, [2]int64{}
 	n.atime, n.mtime, n.ctime, n.btime = timespec{}, timespec{}, timespec{}, timespec{}
+	n.accessed.Store(0)
 	n.d1, n.d2 = nil, nil
 	n.gen = gen
 	n.store()

@@ -195,6 +195,8 @@ func (n *node) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
 	off := int64(cookie)
 	for {
 		m.mu.RLock()
+		// ufs_readdir reads through VOP_READ, which marks the access.
+		n.markAccess()
 		if off >= n.size {
 			m.mu.RUnlock()
 			return nil

@@ -22,7 +22,10 @@
 // fsck.go (the checker). Metadata goes through a dev.Cache of fragment-
 // sized blocks; file data goes between the device and the caller in runs
 // of physically contiguous blocks. Changes to a mount are serialised by
-// one lock; reads share it.
+// one lock; reads share it. A read records the access time without that
+// lock, as NetBSD's IN_ACCESS flag does; it reaches the inode lazily, with
+// the inode's next write, when the node goes inactive, or at sync (never
+// on a read-only or noatime mount).
 package ffs
 
 import (

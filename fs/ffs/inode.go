@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,13 @@ type node struct {
 	d2 *layout.Dinode2
 
 	freed bool // inode released on disk (unlinked and inactive)
+
+	// accessed is the time (Unix nanoseconds) of a read not yet put into
+	// atime, 0 if none: NetBSD's IN_ACCESS. Reads set it holding only
+	// mu.RLock, hence atomic; store, under mu.Lock, moves it into atime,
+	// so the update reaches the disk lazily with the inode's next write,
+	// at the latest when the node goes inactive or the mount syncs.
+	accessed atomic.Int64
 
 	// Name index of a directory (ufs_lookup's job, done once): built on
 	// first lookup, kept up to date by the entry code, dropped when it
@@ -168,6 +176,9 @@ func (n *node) encode() []byte {
 
 // store writes the inode to the cache (ffs_update). mu held for writing.
 func (n *node) store() error {
+	if t := n.accessed.Swap(0); t != 0 {
+		n.atime = tsOf(time.Unix(0, t))
+	}
 	_, err := n.m.cache.WriteAt(n.encode(), n.m.g.inoOffset(n.ino))
 	if err != nil {
 		return n.m.ioErr(fmt.Sprintf("writing inode %d", n.ino), err)
@@ -202,7 +213,7 @@ func (n *node) attr() vfs.Attr {
 		Size:    uint64(n.size),
 		Blocks:  uint64(n.blocks),
 		Blksize: uint32(n.m.g.bsize),
-		Atime:   n.atime.time(),
+		Atime:   n.atimeNow(),
 		Mtime:   n.mtime.time(),
 		Ctime:   n.ctime.time(),
 		Flags:   n.flags,
@@ -216,6 +227,26 @@ func (n *node) attr() vfs.Attr {
 		a.Size = 0
 	}
 	return a
+}
+
+// atimeNow is the access time including a read not yet stored.
+func (n *node) atimeNow() time.Time {
+	if t := n.accessed.Load(); t != 0 {
+		return time.Unix(0, t)
+	}
+	return n.atime.time()
+}
+
+// markAccess records a read of n for its atime, as ffs_read and
+// ufs_readlink set IN_ACCESS: not on a read-only or noatime mount (NetBSD
+// checks MNT_NOATIME; ufs_itimes skips read-only mounts). mu held for
+// reading or writing.
+func (n *node) markAccess() {
+	m := n.m
+	if m.ro || m.opts.noatime || n.freed {
+		return
+	}
+	n.accessed.Store(m.now().UnixNano())
 }
 
 func (n *node) Getattr() (vfs.Attr, error) {
@@ -234,6 +265,13 @@ func (m *mount) inactive(ino uint64, n *node) bool {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if n.nlink > 0 && !n.freed && !m.dead && n.accessed.Load() != 0 {
+		// No one can read n again before the next Get: write the
+		// access time now (ffs_inactive's UFS_UPDATE of IN_ACCESS).
+		if err := n.store(); err != nil {
+			m.warnf("ffs: %s: inode %d: writing access time: %v", m.name, ino, err)
+		}
+	}
 	if n.nlink > 0 || n.freed || m.dead {
 		return n.nlink > 0
 	}
@@ -380,6 +418,11 @@ func (n *node) Read(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, syscall.EINVAL
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// ffs_read marks the access even at end of file.
+	n.markAccess()
 	if off >= n.size {
 		return 0, nil
 	}
@@ -466,5 +509,9 @@ func (n *node) readlinkLocked() (string, error) {
 func (n *node) Readlink() (string, error) {
 	n.m.mu.RLock()
 	defer n.m.mu.RUnlock()
-	return n.readlinkLocked()
+	s, err := n.readlinkLocked()
+	if err == nil {
+		n.markAccess()
+	}
+	return s, err
 }

@@ -49,6 +49,9 @@ func mountFS(d dev.Device, args *vfs.MountArgs) (*mount, error) {
 	if err != nil {
 		return nil, err
 	}
+	// noatime may also come as a mount flag the kernel layer consumed
+	// (NetBSD's MNT_NOATIME).
+	opts.noatime = opts.noatime || args.Flags.Has("noatime")
 	g, err := findSuperblock(d)
 	if err != nil {
 		return nil, fmt.Errorf("ffs: %s: %v", d.Name(), err)
@@ -247,6 +250,13 @@ func (m *mount) syncLocked() error {
 			firstErr = err
 		}
 	}
+	// Access times of nodes still in use (open files being read): the
+	// lazy IN_ACCESS write of ffs_sync.
+	m.vc.Each(func(_ uint64, n *node) {
+		if !n.freed && n.accessed.Load() != 0 {
+			keep(n.store())
+		}
+	})
 	dirty := false
 	for _, cg := range m.cgs {
 		if cg != nil && cg.dirty {

@@ -680,6 +680,7 @@ func (n *node) Setattr(sa *vfs.SetAttr) error {
 		n.gid = sa.Gid
 	}
 	if sa.Valid&vfs.SetAtime != 0 {
+		n.accessed.Store(0) // an explicit time replaces a pending read's
 		n.atime = tsOf(sa.Atime)
 	}
 	if sa.Valid&vfs.SetMtime != 0 {
