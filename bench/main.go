@@ -122,7 +122,7 @@ var ops = []op{
 var targets = map[string]float64{"read": 1.5, "walk": 1.0, "tar": 1.0}
 
 func sections() []section {
-	return []section{cd9660Section(), ukfsSection(), ext2Section(), fatSection(), ffsSection()}
+	return []section{cd9660Section(), ukfsSection(), ext2Section(), fatSection(), ffsSection(), ninepSection()}
 }
 
 func main() {
@@ -132,7 +132,7 @@ func main() {
 	flag.StringVar(&size, "size", "512MiB", "size of the large file")
 	flag.IntVar(&cfg.files, "files", 10000, "number of small files")
 	flag.IntVar(&cfg.runs, "runs", 3, "cold runs per measurement (the median is reported)")
-	flag.StringVar(&cfg.work, "work", filepath.Join(os.TempDir(), "rumpfs-bench"), "work directory for images and mountpoints")
+	flag.StringVar(&cfg.work, "work", "", "work directory for images and mountpoints (default: a fresh one under $TMPDIR, or $TMPDIR/rumpfs-bench with -keep)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the images for the next run (rebuilt when -size or -files change)")
 	flag.StringVar(&cfg.binDir, "bin", "", "directory holding prebuilt rump_* commands (default: go build them)")
 	flag.Parse()
@@ -142,6 +142,17 @@ func main() {
 	}
 	cfg.size = n
 	cfg.sections = strings.Split(secs, ",")
+	// Without -keep each run gets a directory of its own, so two runs at
+	// once never share (and then remove) each other's images and binaries.
+	if cfg.work == "" && cfg.keep {
+		cfg.work = filepath.Join(os.TempDir(), "rumpfs-bench")
+	} else if cfg.work == "" {
+		d, err := os.MkdirTemp("", "rumpfs-bench-")
+		if err != nil {
+			fatalf("%v", err)
+		}
+		cfg.work = d
+	}
 	if cfg.runs < 1 {
 		cfg.runs = 1
 	}

@@ -43,7 +43,7 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", spec, err)
 	}
-	c, err := p9.NewClient(nc, p9.WithMessageSize(1<<20))
+	c, err := p9.NewClient(nc, p9.WithMessageSize(clientMsize))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%s: 9P version: %v", spec, err)
@@ -58,6 +58,13 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 	m.root.parent = m.root
 	return m, nil
 }
+
+// clientMsize is the message size the client asks for: 1 MiB of payload
+// plus room for the largest fixed part of a message. p9's client cuts a
+// read or write into pieces of msize less that room, rounded down to 512;
+// asking for exactly 1 MiB would send every 1 MiB read as two messages
+// (1 MiB - 512 bytes, then 512 bytes). The server caps msize at 4 MiB.
+const clientMsize = 1<<20 + 4096
 
 // remote is a vfs.Mount over a p9 client.
 type remote struct {
