@@ -2,6 +2,7 @@ package ninep
 
 import (
 	"io"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,11 @@ type file struct {
 	ref    *vref
 	vn     vfs.Vnode
 	isRoot bool
+
+	// mu guards opened and closed: p9 may run requests of one fid at
+	// once (the connection's barriers keep Tlopen alone, but a file's
+	// state must not depend on that).
+	mu     sync.Mutex
 	opened bool
 	closed bool
 }
@@ -276,11 +282,14 @@ func (f *file) Close() error {
 	ex := f.ex()
 	ex.wlockForce()
 	defer ex.wunlock()
-	if f.closed {
+	f.mu.Lock()
+	closed, opened := f.closed, f.opened
+	f.closed = true
+	f.mu.Unlock()
+	if closed {
 		return nil
 	}
-	f.closed = true
-	if f.opened {
+	if opened {
 		vfs.VOP_CLOSE(f.vn)
 	}
 	f.ref.n--
@@ -327,6 +336,11 @@ func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	}
 	if err := vfs.Access(&a, f.c.cred(), wants); err != nil {
 		return p9.QID{}, 0, errno(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.opened {
+		return p9.QID{}, 0, syscall.EINVAL // as p9 answers a second Tlopen
 	}
 	if err := vfs.VOP_OPEN(f.vn, int(mode)); err != nil {
 		return p9.QID{}, 0, errno(err)
@@ -552,7 +566,7 @@ func (f *file) Create(name string, flags p9.OpenFlags, perm p9.FileMode, _ p9.UI
 		return nil, p9.QID{}, 0, errno(err)
 	}
 	nf := f.newFile(vn, false)
-	nf.opened = true
+	nf.opened = true // not yet shared
 	return nf, qidOf(&a), ioUnit, nil
 }
 
