@@ -1,6 +1,7 @@
 package ninep
 
 import (
+	clist "container/list"
 	"fmt"
 	"io"
 	"net"
@@ -53,9 +54,10 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 		c.Close()
 		return nil, fmt.Errorf("%s: attach: %v", spec, err)
 	}
-	m := &remote{spec: spec, c: c, ro: readOnly}
+	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan p9.File, 1024), closerDone: make(chan struct{})}
 	m.root = &rnode{m: m, f: root, refs: 1}
 	m.root.parent = m.root
+	go m.closeLoop()
 	return m, nil
 }
 
@@ -66,12 +68,70 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 // (1 MiB - 512 bytes, then 512 bytes). The server caps msize at 4 MiB.
 const clientMsize = 1<<20 + 4096
 
+// cacheTTL is how long the client trusts what it learnt from the server
+// (a name's walk, a file's attributes) without asking again, as the
+// Linux FUSE kernel module trusts a daemon's entries and attributes for
+// their timeouts (1 s in go-fuse and p2k) and NFS clients for actimeo. A
+// change made through this client forgets everything at once (remote.gen);
+// changes made by other clients of the export show within cacheTTL.
+// Without it every lstat of a/b/c walked and stat'ed each component again:
+// ten round trips per name of a tree walk.
+const cacheTTL = time.Second
+
+// maxIdleDirs bounds the directories kept walked (with their fids) after
+// their last reference went, for the names below them.
+const maxIdleDirs = 256
+
 // remote is a vfs.Mount over a p9 client.
 type remote struct {
 	spec string
 	c    *p9.Client
 	root *rnode
 	ro   bool
+
+	// cmu guards every rnode's refs, kids, idle element and attribute
+	// cache, and gen, idle and closed.
+	cmu    sync.Mutex
+	gen    uint64     // bumped by every change made through this client
+	idle   clist.List // of *rnode: unreferenced directories, oldest first
+	closed bool
+
+	// Fids no longer needed are clunked by closeLoop, off the caller's
+	// path (a clunk is a round trip that nobody waits for).
+	closer     chan p9.File
+	closerDone chan struct{}
+}
+
+func (m *remote) closeLoop() {
+	defer close(m.closerDone)
+	for f := range m.closer {
+		f.Close()
+	}
+}
+
+// clunk gives fids back to the server, asynchronously.
+func (m *remote) clunk(fs []p9.File) {
+	for _, f := range fs {
+		if f == nil {
+			continue
+		}
+		m.cmu.Lock()
+		closed := m.closed
+		m.cmu.Unlock()
+		if closed {
+			f.Close()
+			continue
+		}
+		m.closer <- f
+	}
+}
+
+// changed forgets every cached name and attribute: called after each
+// change made through this client.
+func (m *remote) changed() {
+	m.cmu.Lock()
+	m.gen++
+	m.cmu.Unlock()
 }
 
 func (m *remote) Root() (vfs.Vnode, error) {
@@ -95,6 +155,20 @@ func (m *remote) Info() vfs.Info {
 }
 
 func (m *remote) Unmount() error {
+	m.cmu.Lock()
+	var fs []p9.File
+	for m.idle.Len() > 0 {
+		fs = append(fs, m.drop(m.idle.Front().Value.(*rnode))...)
+	}
+	m.closed = true
+	m.cmu.Unlock()
+	close(m.closer)
+	<-m.closerDone
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 	m.root.f.Close()
 	return m.c.Close()
 }
@@ -119,49 +193,118 @@ type rnode struct {
 	m      *remote
 	f      p9.File
 	parent *rnode // for ".." (9P walks never carry it: the client resolves)
+	name   string // its name in parent.kids; "" once it is no longer there
+	dir    bool
 
-	mu     sync.Mutex
-	refs   int
+	// Guarded by m.cmu.
+	refs    int // references given out, plus one per child (for "..")
+	kids    map[string]*rnode
+	idleEl  *clist.Element
+	lookGen uint64 // gen and time of the walk that found it
+	lookAt  time.Time
+	attrOK  bool
+	attr    vfs.Attr
+	attrGen uint64
+	attrAt  time.Time
+
+	mu     sync.Mutex // guards rf, wf
 	rf, wf p9.File
 }
 
 func (n *rnode) ref() {
-	n.mu.Lock()
+	n.m.cmu.Lock()
 	n.refs++
-	n.mu.Unlock()
+	n.m.cmu.Unlock()
+}
+
+// fresh says whether what was learnt at (gen, at) may still be used;
+// m.cmu held.
+func (m *remote) fresh(gen uint64, at time.Time) bool {
+	return gen == m.gen && time.Since(at) < cacheTTL
 }
 
 func (n *rnode) Rele() {
-	n.mu.Lock()
-	n.refs--
-	last := n.refs == 0 && n != n.m.root
+	m := n.m
+	m.cmu.Lock()
+	fs := m.release(n)
+	m.cmu.Unlock()
+	m.clunk(fs)
+}
+
+// release drops one reference to n; a directory still named in its
+// parent goes on the idle list (the oldest there beyond maxIdleDirs is
+// dropped), anything else is dropped. It returns the fids to clunk;
+// m.cmu held.
+func (m *remote) release(n *rnode) []p9.File {
 	var fs []p9.File
-	if last {
-		fs = []p9.File{n.f, n.rf, n.wf}
-		n.rf, n.wf = nil, nil
+	n.refs--
+	if n.refs > 0 || n == m.root {
+		return nil
 	}
-	n.mu.Unlock()
-	for _, f := range fs {
-		if f != nil {
-			f.Close()
+	if n.dir && n.name != "" && !m.closed && m.fresh(n.lookGen, n.lookAt) {
+		n.idleEl = m.idle.PushBack(n)
+		for m.idle.Len() > maxIdleDirs {
+			fs = append(fs, m.drop(m.idle.Front().Value.(*rnode))...)
 		}
+		return fs
 	}
-	if last && n.parent != n {
-		n.parent.Rele()
+	return m.drop(n)
+}
+
+// drop forgets an unreferenced node: out of its parent's names and the
+// idle list, its fids returned for clunking, its parent released.
+func (m *remote) drop(n *rnode) []p9.File {
+	if n.idleEl != nil {
+		m.idle.Remove(n.idleEl)
+		n.idleEl = nil
 	}
+	m.unname(n)
+	n.mu.Lock()
+	fs := []p9.File{n.f, n.rf, n.wf}
+	n.rf, n.wf = nil, nil
+	n.mu.Unlock()
+	if n.parent != n {
+		fs = append(fs, m.release(n.parent)...)
+	}
+	return fs
+}
+
+// unname takes n out of its parent's names; m.cmu held.
+func (m *remote) unname(n *rnode) {
+	if n.name != "" && n.parent.kids[n.name] == n {
+		delete(n.parent.kids, n.name)
+	}
+	n.name = ""
 }
 
 func (n *rnode) Getattr() (vfs.Attr, error) {
+	m := n.m
+	m.cmu.Lock()
+	if n.attrOK && m.fresh(n.attrGen, n.attrAt) {
+		a := n.attr
+		m.cmu.Unlock()
+		return a, nil
+	}
+	gen := m.gen
+	m.cmu.Unlock()
 	q, _, a, err := n.f.GetAttr(p9.AttrMaskAll)
 	if err != nil {
 		return vfs.Attr{}, cerr(err)
 	}
+	va := vattr(q, a)
+	m.cmu.Lock()
+	n.attrOK, n.attr, n.attrGen, n.attrAt = true, va, gen, time.Now()
+	m.cmu.Unlock()
+	return va, nil
+}
+
+func vattr(q p9.QID, a p9.Attr) vfs.Attr {
 	return vfs.Attr{
 		Ino: q.Path, Gen: a.Gen, Mode: uint32(a.Mode), Nlink: uint32(a.NLink), Uid: uint32(a.UID), Gid: uint32(a.GID),
 		Rdev: uint64(a.RDev), Size: a.Size, Blocks: a.Blocks, Blksize: uint32(a.BlockSize),
 		Atime: ttime(a.ATimeSeconds, a.ATimeNanoSeconds), Mtime: ttime(a.MTimeSeconds, a.MTimeNanoSeconds),
 		Ctime: ttime(a.CTimeSeconds, a.CTimeNanoSeconds), Btime: ttime(a.BTimeSeconds, a.BTimeNanoSeconds),
-	}, nil
+	}
 }
 
 func ttime(s, ns uint64) time.Time {
@@ -171,12 +314,10 @@ func ttime(s, ns uint64) time.Time {
 	return time.Unix(int64(s), int64(ns))
 }
 
-func (n *rnode) child(f p9.File) *rnode {
-	n.ref() // the child holds its parent, for ".."
-	return &rnode{m: n.m, f: f, parent: n, refs: 1}
-}
-
+// Lookup walks to name with one Twalkgetattr (walk and attributes in one
+// round trip), or reuses a fresh earlier walk.
 func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
+	m := n.m
 	switch name {
 	case ".":
 		n.ref()
@@ -185,11 +326,55 @@ func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
 		n.parent.ref()
 		return n.parent, nil
 	}
-	_, f, err := n.f.Walk([]string{name})
+	m.cmu.Lock()
+	var fs []p9.File
+	if k := n.kids[name]; k != nil {
+		if m.fresh(k.lookGen, k.lookAt) {
+			if k.idleEl != nil {
+				m.idle.Remove(k.idleEl)
+				k.idleEl = nil
+			}
+			k.refs++
+			m.cmu.Unlock()
+			return k, nil
+		}
+		if k.idleEl != nil {
+			fs = m.drop(k)
+		} else {
+			m.unname(k)
+		}
+	}
+	gen := m.gen
+	m.cmu.Unlock()
+	m.clunk(fs)
+	qids, f, _, a, err := n.f.WalkGetAttr([]string{name})
 	if err != nil {
 		return nil, cerr(err)
 	}
-	return n.child(f), nil
+	now := time.Now()
+	q := p9.QID{}
+	if len(qids) > 0 {
+		q = qids[len(qids)-1]
+	}
+	c := &rnode{m: m, f: f, parent: n, refs: 1, dir: a.Mode.IsDir(), lookGen: gen, lookAt: now,
+		attrOK: true, attr: vattr(q, a), attrGen: gen, attrAt: now}
+	m.cmu.Lock()
+	n.refs++ // the child holds its parent, for ".."
+	if old := n.kids[name]; old != nil {
+		if old.idleEl != nil {
+			fs = m.drop(old)
+		} else {
+			m.unname(old)
+		}
+	}
+	if n.kids == nil {
+		n.kids = map[string]*rnode{}
+	}
+	c.name = name
+	n.kids[name] = c
+	m.cmu.Unlock()
+	m.clunk(fs)
+	return c, nil
 }
 
 func (n *rnode) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
@@ -268,6 +453,7 @@ func (n *rnode) Read(p []byte, off int64) (int, error) {
 }
 
 func (n *rnode) Write(p []byte, off int64) (int, error) {
+	defer n.m.changed()
 	f, err := n.opened(true)
 	if err != nil {
 		return 0, err
@@ -317,11 +503,13 @@ func (n *rnode) Setattr(sa *vfs.SetAttr) error {
 	if sa.Valid&vfs.SetFlags != 0 && sa.Flags != 0 {
 		return syscall.EOPNOTSUPP // 9P2000.L carries no BSD flags
 	}
+	defer n.m.changed()
 	return cerr(n.f.SetAttr(v, a))
 }
 
 // walkNew gives the vnode of a name just made in directory n.
 func (n *rnode) walkNew(name string, err error) (vfs.Vnode, error) {
+	n.m.changed()
 	if err != nil {
 		return nil, cerr(err)
 	}
@@ -338,8 +526,10 @@ func (n *rnode) Create(cred *vfs.Cred, name string, mode uint32) (vfs.Vnode, err
 	nf, _, _, err := d.Create(name, p9.WriteOnly, p9.FileMode(mode&07777), p9.NoUID, p9.GID(cred.Gid))
 	if err != nil {
 		d.Close()
+		n.m.changed()
 		return nil, cerr(err)
 	}
+	n.m.changed()
 	vn, err := n.Lookup(name)
 	if err != nil {
 		nf.Close()
@@ -374,17 +564,26 @@ func (n *rnode) Link(name string, target vfs.Vnode) error {
 	if !ok || t.m != n.m {
 		return syscall.EXDEV
 	}
+	defer n.m.changed()
 	return cerr(n.f.Link(t.f, name))
 }
 
-func (n *rnode) Remove(name string) error { return cerr(n.f.UnlinkAt(name, 0)) }
-func (n *rnode) Rmdir(name string) error  { return cerr(n.f.UnlinkAt(name, atRemoveDir)) }
+func (n *rnode) Remove(name string) error {
+	defer n.m.changed()
+	return cerr(n.f.UnlinkAt(name, 0))
+}
+
+func (n *rnode) Rmdir(name string) error {
+	defer n.m.changed()
+	return cerr(n.f.UnlinkAt(name, atRemoveDir))
+}
 
 func (n *rnode) Rename(oldName string, newDir vfs.Vnode, newName string) error {
 	d, ok := newDir.(*rnode)
 	if !ok || d.m != n.m {
 		return syscall.EXDEV
 	}
+	defer n.m.changed()
 	return cerr(n.f.RenameAt(oldName, d.f, newName))
 }
 
