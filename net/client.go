@@ -76,7 +76,7 @@ const clientMsize = 1<<20 + 4096
 // changes made by other clients of the export show within cacheTTL.
 // Without it every lstat of a/b/c walked and stat'ed each component again:
 // ten round trips per name of a tree walk.
-const cacheTTL = time.Second
+var cacheTTL = time.Second
 
 // maxIdleDirs bounds the directories kept walked (with their fids) after
 // their last reference went, for the names below them.
