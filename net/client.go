@@ -54,7 +54,8 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 		c.Close()
 		return nil, fmt.Errorf("%s: attach: %v", spec, err)
 	}
-	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan p9.File, 1024), closerDone: make(chan struct{})}
+	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan p9.File, 1024), closerDone: make(chan struct{}),
+		prefetchSem: make(chan struct{}, maxPrefetch)}
 	m.root = &rnode{m: m, f: root, refs: 1}
 	m.root.parent = m.root
 	go m.closeLoop()
@@ -78,9 +79,20 @@ const clientMsize = 1<<20 + 4096
 // ten round trips per name of a tree walk.
 var cacheTTL = time.Second
 
-// maxIdleDirs bounds the directories kept walked (with their fids) after
-// their last reference went, for the names below them.
-const maxIdleDirs = 256
+// maxIdle bounds the nodes kept walked (each holding a fid on the
+// server) after their last reference went: directories for the names
+// below them, files for their attributes.
+const maxIdle = 4096
+
+// Prefetching: a directory listing is followed by walks of its names,
+// maxPrefetch in flight at once, so that the lstat of each name a tree
+// walk makes next finds it already walked (the round trips overlap
+// instead of adding up; NFS's READDIRPLUS does the same in one call).
+// At most maxPrefetchNames names of one Readdir call are walked.
+const (
+	maxPrefetch      = 8
+	maxPrefetchNames = 1024
+)
 
 // remote is a vfs.Mount over a p9 client.
 type remote struct {
@@ -93,8 +105,11 @@ type remote struct {
 	// cache, and gen, idle and closed.
 	cmu    sync.Mutex
 	gen    uint64     // bumped by every change made through this client
-	idle   clist.List // of *rnode: unreferenced directories, oldest first
+	idle   clist.List // of *rnode: unreferenced named nodes, oldest first
 	closed bool
+
+	prefetchSem chan struct{}
+	prefetchWG  sync.WaitGroup
 
 	// Fids no longer needed are clunked by closeLoop, off the caller's
 	// path (a clunk is a round trip that nobody waits for).
@@ -156,6 +171,10 @@ func (m *remote) Info() vfs.Info {
 
 func (m *remote) Unmount() error {
 	m.cmu.Lock()
+	m.closed = true
+	m.cmu.Unlock()
+	m.prefetchWG.Wait()
+	m.cmu.Lock()
 	var fs []p9.File
 	for m.idle.Len() > 0 {
 		fs = append(fs, m.drop(m.idle.Front().Value.(*rnode))...)
@@ -199,6 +218,7 @@ type rnode struct {
 	// Guarded by m.cmu.
 	refs    int // references given out, plus one per child (for "..")
 	kids    map[string]*rnode
+	loading map[string]chan struct{} // names being prefetched
 	idleEl  *clist.Element
 	lookGen uint64 // gen and time of the walk that found it
 	lookAt  time.Time
@@ -241,9 +261,14 @@ func (m *remote) release(n *rnode) []p9.File {
 	if n.refs > 0 || n == m.root {
 		return nil
 	}
-	if n.dir && n.name != "" && !m.closed && m.fresh(n.lookGen, n.lookAt) {
+	if n.name != "" && !m.closed && m.fresh(n.lookGen, n.lookAt) {
+		// Kept for its name and attributes; opened fids go back now.
+		n.mu.Lock()
+		fs = append(fs, n.rf, n.wf)
+		n.rf, n.wf = nil, nil
+		n.mu.Unlock()
 		n.idleEl = m.idle.PushBack(n)
-		for m.idle.Len() > maxIdleDirs {
+		for m.idle.Len() > maxIdle {
 			fs = append(fs, m.drop(m.idle.Front().Value.(*rnode))...)
 		}
 		return fs
@@ -327,6 +352,12 @@ func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
 		return n.parent, nil
 	}
 	m.cmu.Lock()
+	if ch := n.loading[name]; ch != nil {
+		// Being prefetched: its walk is already on the wire.
+		m.cmu.Unlock()
+		<-ch
+		m.cmu.Lock()
+	}
 	var fs []p9.File
 	if k := n.kids[name]; k != nil {
 		if m.fresh(k.lookGen, k.lookAt) {
@@ -351,14 +382,27 @@ func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
 	if err != nil {
 		return nil, cerr(err)
 	}
+	m.cmu.Lock()
+	c, fs := n.adopt(name, qids, f, a, gen, 1)
+	m.cmu.Unlock()
+	m.clunk(fs)
+	return c, nil
+}
+
+// adopt makes the node for a walk of name from n (learnt at gen) with
+// refs references, in n's names in place of any earlier one; an
+// unreferenced one goes on the idle list. m.cmu held; it returns fids
+// to clunk.
+func (n *rnode) adopt(name string, qids []p9.QID, f p9.File, a p9.Attr, gen uint64, refs int) (*rnode, []p9.File) {
+	m := n.m
 	now := time.Now()
 	q := p9.QID{}
 	if len(qids) > 0 {
 		q = qids[len(qids)-1]
 	}
-	c := &rnode{m: m, f: f, parent: n, refs: 1, dir: a.Mode.IsDir(), lookGen: gen, lookAt: now,
+	c := &rnode{m: m, f: f, parent: n, refs: refs, dir: a.Mode.IsDir(), lookGen: gen, lookAt: now,
 		attrOK: true, attr: vattr(q, a), attrGen: gen, attrAt: now}
-	m.cmu.Lock()
+	var fs []p9.File
 	n.refs++ // the child holds its parent, for ".."
 	if old := n.kids[name]; old != nil {
 		if old.idleEl != nil {
@@ -372,9 +416,78 @@ func (n *rnode) Lookup(name string) (vfs.Vnode, error) {
 	}
 	c.name = name
 	n.kids[name] = c
+	if refs == 0 {
+		c.refs = 1
+		fs = append(fs, m.release(c)...)
+	}
+	return c, fs
+}
+
+// prefetch walks names of directory n in the background, maxPrefetch at
+// a time, leaving each on the idle list for the Lookup that follows.
+func (n *rnode) prefetch(names []string) {
+	m := n.m
+	if len(names) > maxPrefetchNames {
+		names = names[:maxPrefetchNames]
+	}
+	m.cmu.Lock()
+	if m.closed {
+		m.cmu.Unlock()
+		return
+	}
+	var todo []string
+	var chans []chan struct{}
+	for _, name := range names {
+		if k := n.kids[name]; (k != nil && m.fresh(k.lookGen, k.lookAt)) || n.loading[name] != nil {
+			continue
+		}
+		if n.loading == nil {
+			n.loading = map[string]chan struct{}{}
+		}
+		ch := make(chan struct{})
+		n.loading[name] = ch
+		todo = append(todo, name)
+		chans = append(chans, ch)
+	}
+	if len(todo) == 0 {
+		m.cmu.Unlock()
+		return
+	}
+	n.refs++ // held until the last prefetch is done
+	gen := m.gen
+	m.prefetchWG.Add(1)
 	m.cmu.Unlock()
-	m.clunk(fs)
-	return c, nil
+	go func() {
+		defer m.prefetchWG.Done()
+		var wg sync.WaitGroup
+		for i, name := range todo {
+			m.prefetchSem <- struct{}{}
+			wg.Add(1)
+			go func(name string, ch chan struct{}) {
+				defer wg.Done()
+				qids, f, _, a, err := n.f.WalkGetAttr([]string{name})
+				<-m.prefetchSem
+				m.cmu.Lock()
+				var fs []p9.File
+				if err == nil {
+					if m.closed || gen != m.gen {
+						fs = []p9.File{f} // outdated before it arrived
+					} else {
+						_, fs = n.adopt(name, qids, f, a, gen, 0)
+					}
+				}
+				delete(n.loading, name)
+				close(ch)
+				m.cmu.Unlock()
+				m.clunk(fs)
+			}(name, chans[i])
+		}
+		wg.Wait()
+		m.cmu.Lock()
+		fs := m.release(n)
+		m.cmu.Unlock()
+		m.clunk(fs)
+	}()
 }
 
 func (n *rnode) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
@@ -382,10 +495,14 @@ func (n *rnode) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
 	if err != nil {
 		return cerr(err)
 	}
-	defer d.Close()
+	defer n.m.clunk([]p9.File{d})
 	if _, _, err := d.Open(p9.ReadOnly); err != nil {
 		return cerr(err)
 	}
+	// The names handed out are walked in the background: whoever lists a
+	// directory usually stats its names next (ls -l, find, du, tar).
+	var names []string
+	defer func() { n.prefetch(names) }()
 	for {
 		ents, err := d.Readdir(cookie, 64<<10)
 		if err != nil {
@@ -397,6 +514,9 @@ func (n *rnode) Readdir(cookie uint64, fn func(vfs.Dirent) bool) error {
 		for _, e := range ents {
 			if !fn(vfs.Dirent{Name: e.Name, Ino: e.QID.Path, Type: uint8(e.Type), Next: e.Offset}) {
 				return nil
+			}
+			if e.Name != "." && e.Name != ".." {
+				names = append(names, e.Name)
 			}
 			cookie = e.Offset
 		}
