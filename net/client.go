@@ -55,10 +55,11 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 		return nil, fmt.Errorf("%s: attach: %v", spec, err)
 	}
 	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan p9.File, 1024), closerDone: make(chan struct{}),
-		prefetchSem: make(chan struct{}, maxPrefetch)}
+		prefetchSem: make(chan struct{}, maxPrefetch), stopSweep: make(chan struct{})}
 	m.root = &rnode{m: m, f: root, refs: 1}
 	m.root.parent = m.root
 	go m.closeLoop()
+	go m.sweepLoop(m.stopSweep)
 	return m, nil
 }
 
@@ -110,11 +111,38 @@ type remote struct {
 
 	prefetchSem chan struct{}
 	prefetchWG  sync.WaitGroup
+	stopSweep   chan struct{}
 
 	// Fids no longer needed are clunked by closeLoop, off the caller's
 	// path (a clunk is a round trip that nobody waits for).
 	closer     chan p9.File
 	closerDone chan struct{}
+}
+
+// sweepLoop drops idle nodes that are no longer fresh, every cacheTTL,
+// so that fids kept for the cache are given back even when the client
+// goes quiet (one may hold a file another client has since removed).
+func (m *remote) sweepLoop(stop <-chan struct{}) {
+	t := time.NewTicker(cacheTTL)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		m.cmu.Lock()
+		var fs []p9.File
+		for e := m.idle.Front(); e != nil; {
+			next := e.Next()
+			if k := e.Value.(*rnode); !m.fresh(k.lookGen, k.lookAt) {
+				fs = append(fs, m.drop(k)...)
+			}
+			e = next
+		}
+		m.cmu.Unlock()
+		m.clunk(fs)
+	}
 }
 
 func (m *remote) closeLoop() {
@@ -126,18 +154,23 @@ func (m *remote) closeLoop() {
 
 // clunk gives fids back to the server, asynchronously.
 func (m *remote) clunk(fs []p9.File) {
-	for _, f := range fs {
-		if f == nil {
-			continue
+	m.cmu.Lock()
+	if !m.closed {
+		// Sent under cmu: Unmount closes the channel only after setting
+		// closed under it. closeLoop needs no lock to drain it.
+		for _, f := range fs {
+			if f != nil {
+				m.closer <- f
+			}
 		}
-		m.cmu.Lock()
-		closed := m.closed
 		m.cmu.Unlock()
-		if closed {
+		return
+	}
+	m.cmu.Unlock()
+	for _, f := range fs {
+		if f != nil {
 			f.Close()
-			continue
 		}
-		m.closer <- f
 	}
 }
 
@@ -174,20 +207,11 @@ func (m *remote) Unmount() error {
 	m.closed = true
 	m.cmu.Unlock()
 	m.prefetchWG.Wait()
-	m.cmu.Lock()
-	var fs []p9.File
-	for m.idle.Len() > 0 {
-		fs = append(fs, m.drop(m.idle.Front().Value.(*rnode))...)
-	}
-	m.closed = true
-	m.cmu.Unlock()
+	close(m.stopSweep)
 	close(m.closer)
 	<-m.closerDone
-	for _, f := range fs {
-		if f != nil {
-			f.Close()
-		}
-	}
+	// The idle nodes' fids are not clunked one by one: the server
+	// clunks every fid of a connection when it ends (version(5)).
 	m.root.f.Close()
 	return m.c.Close()
 }
@@ -689,13 +713,37 @@ func (n *rnode) Link(name string, target vfs.Vnode) error {
 }
 
 func (n *rnode) Remove(name string) error {
+	n.forget(name)
 	defer n.m.changed()
 	return cerr(n.f.UnlinkAt(name, 0))
 }
 
 func (n *rnode) Rmdir(name string) error {
+	n.forget(name)
 	defer n.m.changed()
 	return cerr(n.f.UnlinkAt(name, atRemoveDir))
+}
+
+// forget drops the idle node of name before it is unlinked or renamed
+// over, clunking its fid first: a fid kept only for the cache must not
+// keep the server from freeing the file.
+func (n *rnode) forget(name string) {
+	m := n.m
+	m.cmu.Lock()
+	var fs []p9.File
+	if k := n.kids[name]; k != nil {
+		if k.idleEl != nil {
+			fs = m.drop(k)
+		} else {
+			m.unname(k)
+		}
+	}
+	m.cmu.Unlock()
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 func (n *rnode) Rename(oldName string, newDir vfs.Vnode, newName string) error {
@@ -703,6 +751,8 @@ func (n *rnode) Rename(oldName string, newDir vfs.Vnode, newName string) error {
 	if !ok || d.m != n.m {
 		return syscall.EXDEV
 	}
+	n.forget(oldName)
+	d.forget(newName)
 	defer n.m.changed()
 	return cerr(n.f.RenameAt(oldName, d.f, newName))
 }
