@@ -106,3 +106,55 @@ func TestClientCacheCoherence(t *testing.T) {
 		t.Errorf("d/f after d was removed by another client: %v, want ENOENT", err)
 	}
 }
+
+// A file removed through the client is freed on the server at once,
+// though the client had it walked and cached (and prefetched by a
+// listing): a fid kept only for the cache must not pin a removed file's
+// blocks (ext2 frees an unlinked inode with its last reference).
+func TestClientRemoveFreesSpace(t *testing.T) {
+	sock, finish := ext2Export(t)
+	rm, err := Dial("9p+unix://"+sock, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := rm.Root()
+	before, err := rm.Statfs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := vfs.VOP_CREATE(rm, root, &vfs.Cred{}, "big", 0644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vfs.VOP_WRITE(rm, f, pattern("big", 4<<20), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Rele()
+	// List the root (prefetching "big") and stat it: the client now
+	// holds fids of it that nobody references.
+	if err := root.Readdir(0, func(vfs.Dirent) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if vn, err := root.Lookup("big"); err != nil {
+		t.Fatal(err)
+	} else {
+		vn.Getattr()
+		vn.Rele()
+	}
+	mid, _ := rm.Statfs()
+	if mid.Bfree+(4<<20)/uint64(mid.Frsize) > before.Bfree {
+		t.Fatalf("writing 4 MiB took only %d blocks", before.Bfree-mid.Bfree)
+	}
+	if err := vfs.VOP_REMOVE(rm, root, "big"); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := rm.Statfs()
+	if after.Bfree != before.Bfree {
+		t.Errorf("free blocks %d after removing the file, %d before it was written", after.Bfree, before.Bfree)
+	}
+	root.Rele()
+	if err := rm.Unmount(); err != nil {
+		t.Error(err)
+	}
+	finish()
+}
