@@ -54,7 +54,7 @@ func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 		c.Close()
 		return nil, fmt.Errorf("%s: attach: %v", spec, err)
 	}
-	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan p9.File, 1024), closerDone: make(chan struct{}),
+	m := &remote{spec: spec, c: c, ro: readOnly, closer: make(chan clunkReq, 1024), closerDone: make(chan struct{}),
 		prefetchSem: make(chan struct{}, maxPrefetch), stopSweep: make(chan struct{})}
 	m.root = &rnode{m: m, f: root, refs: 1}
 	m.root.parent = m.root
@@ -115,7 +115,7 @@ type remote struct {
 
 	// Fids no longer needed are clunked by closeLoop, off the caller's
 	// path (a clunk is a round trip that nobody waits for).
-	closer     chan p9.File
+	closer     chan clunkReq
 	closerDone chan struct{}
 }
 
@@ -145,10 +145,35 @@ func (m *remote) sweepLoop(stop <-chan struct{}) {
 	}
 }
 
+// clunkReq is a fid for closeLoop to clunk, or (done set) a marker whose
+// done it closes once every clunk queued before it has been answered.
+type clunkReq struct {
+	f    p9.File
+	done chan struct{}
+}
+
+// flushClunks waits until every clunk queued so far has been answered.
+func (m *remote) flushClunks() {
+	m.cmu.Lock()
+	if m.closed {
+		m.cmu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	m.closer <- clunkReq{done: done}
+	m.cmu.Unlock()
+	<-done
+}
+
 func (m *remote) closeLoop() {
 	defer close(m.closerDone)
-	for f := range m.closer {
-		f.Close()
+	for r := range m.closer {
+		if r.f != nil {
+			r.f.Close()
+		}
+		if r.done != nil {
+			close(r.done)
+		}
 	}
 }
 
@@ -160,7 +185,7 @@ func (m *remote) clunk(fs []p9.File) {
 		// closed under it. closeLoop needs no lock to drain it.
 		for _, f := range fs {
 			if f != nil {
-				m.closer <- f
+				m.closer <- clunkReq{f: f}
 			}
 		}
 		m.cmu.Unlock()
@@ -730,6 +755,12 @@ func (n *rnode) Rmdir(name string) error {
 func (n *rnode) forget(name string) {
 	m := n.m
 	m.cmu.Lock()
+	if ch := n.loading[name]; ch != nil {
+		// A prefetch of it is on the wire: let it land first.
+		m.cmu.Unlock()
+		<-ch
+		m.cmu.Lock()
+	}
 	var fs []p9.File
 	if k := n.kids[name]; k != nil {
 		if k.idleEl != nil {
@@ -744,6 +775,9 @@ func (n *rnode) forget(name string) {
 			f.Close()
 		}
 	}
+	// Clunks queued earlier (a released node's opened fids) may be of
+	// this file too.
+	m.flushClunks()
 }
 
 func (n *rnode) Rename(oldName string, newDir vfs.Vnode, newName string) error {
