@@ -407,7 +407,10 @@ var errVersionOrder = errors.New("9p: Tversion is only allowed as a connection's
 // mean decoding every message type): it costs a pipelining client a
 // round trip per open. Other connections are not held.
 func (s *sniffer) fidBarrier(f []byte) bool {
-	if len(f) < 11 {
+	if len(f) < 11 || !wellFormed(f) {
+		// p9 answers a frame it cannot decode with the tag NOTAG, and
+		// runs no handler for it: no barrier, which would wait for a
+		// reply with the frame's tag.
 		return false
 	}
 	fid := binary.LittleEndian.Uint32(f[7:11])
@@ -432,6 +435,32 @@ func (s *sniffer) fidBarrier(f []byte) bool {
 		return bar
 	}
 	return false
+}
+
+// wellFormed checks the size of a frame of the types fidBarrier looks at
+// against their encoding (version(5)-style: Tlopen fid[4] flags[4];
+// Tclunk fid[4]; Txattrcreate fid[4] name[s] attr_size[8] flags[4];
+// Twrite fid[4] offset[8] count[4] data[count]). f may be cut at maxKeep
+// bytes; size[4] gives the whole length.
+func wellFormed(f []byte) bool {
+	size := int64(binary.LittleEndian.Uint32(f[:4]))
+	switch f[4] {
+	case msgTlopen:
+		return size == 7+8
+	case msgTclunk:
+		return size == 7+4
+	case msgTxattrcreate:
+		if len(f) < 13 {
+			return false
+		}
+		return size == 7+4+2+int64(binary.LittleEndian.Uint16(f[11:13]))+8+4
+	case msgTwrite:
+		if len(f) < 23 {
+			return false
+		}
+		return size == 7+4+8+4+int64(binary.LittleEndian.Uint32(f[19:23]))
+	}
+	return true
 }
 
 // drain waits until every request handed to p9 has been answered, or
@@ -492,12 +521,14 @@ func (f *firstWrite) idle() <-chan struct{} {
 }
 
 func (f *firstWrite) Write(p []byte) (int, error) {
+	// Followed before it goes out: once a client has a reply it may use
+	// the tag again, and the new request must not be taken for the old.
+	f.follow(p)
 	n, err := f.w.Write(p)
 	f.once.Do(func() { close(f.done) })
 	if err != nil {
 		f.deadOnce.Do(func() { close(f.dead) })
 	}
-	f.follow(p[:n])
 	return n, err
 }
 
