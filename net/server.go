@@ -273,9 +273,11 @@ const (
 	maxXattrFids    = 1024
 )
 
-// barrierWait bounds the wait for a barrier's reply: p9 sends none for a
-// request whose tag is already in flight (a broken client), and the
-// connection must not stall forever on it.
+// barrierWait bounds a barrier's wait for the replies to the requests
+// before it: p9 sends none for a request whose tag is already in flight,
+// and answers one it cannot decode with the tag NOTAG instead of its own
+// (both from broken clients), and the connection must not stall for
+// ever on them.
 var barrierWait = 10 * time.Second
 
 func (s *sniffer) Read(p []byte) (int, error) {
