@@ -27,6 +27,11 @@ func IsRemote(spec string) bool {
 // work on a remote file system as on an image. The server checks
 // permissions and squashes; on a unix socket it knows the client by its
 // SO_PEERCRED (p9's client names no user in Tattach).
+//
+// Like a FUSE or NFS client it caches: names it walked and attributes it
+// read are trusted for cacheTTL (1 s), and a listing's names are walked
+// ahead in the background. Its own changes show at once; other clients'
+// changes to the export within cacheTTL.
 func Dial(spec string, readOnly bool) (vfs.Mount, error) {
 	var network, addr string
 	switch {
