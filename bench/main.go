@@ -1,7 +1,7 @@
 // Command bench compares rumpfs with the programs users would otherwise
 // use, on the same machine in one run. `make bench` runs it; by hand:
 //
-//	go run ./bench [-sections cd9660,ukfs,ext2,ext4,fat,ffs] [-size 512MiB] [-files 10000] [-runs 3] [-work DIR] [-keep]
+//	go run ./bench [-sections cd9660,ukfs,ext2,ext4,fat,ffs,9p] [-size 512MiB] [-files 10000] [-runs 3] [-work DIR] [-keep]
 //
 // Each section builds its images once with the format's own tool (cd9660:
 // `xorriso -as mkisofs -R -J` of one large file of pseudo-random bytes and
@@ -122,7 +122,7 @@ var ops = []op{
 var targets = map[string]float64{"read": 1.5, "walk": 1.0, "tar": 1.0}
 
 func sections() []section {
-	return []section{cd9660Section(), ukfsSection(), ext2Section(), ext4Section(), fatSection(), ffsSection()}
+	return []section{cd9660Section(), ukfsSection(), ext2Section(), ext4Section(), fatSection(), ffsSection(), ninepSection()}
 }
 
 func main() {

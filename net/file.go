@@ -2,10 +2,10 @@ package ninep
 
 import (
 	"io"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
 	"github.com/rumpfs/rumpfs/vfs"
@@ -20,6 +20,11 @@ type file struct {
 	ref    *vref
 	vn     vfs.Vnode
 	isRoot bool
+
+	// mu guards opened and closed: p9 may run requests of one fid at
+	// once (the connection's barriers keep Tlopen alone, but a file's
+	// state must not depend on that).
+	mu     sync.Mutex
 	opened bool
 	closed bool
 }
@@ -68,13 +73,23 @@ func (f *file) newFile(vn vfs.Vnode, isRoot bool) *file {
 // out of the export even through another server library. Symlinks are
 // never followed: a walk onto one returns the link itself.
 func (f *file) Walk(names []string) ([]p9.QID, p9.File, error) {
+	qids, nf, _, err := f.walk(names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return qids, nf, nil
+}
+
+// walk is Walk, also giving the attributes of the file walked to (nil
+// for a clone), which Getattr read on the way.
+func (f *file) walk(names []string) ([]p9.QID, *file, *vfs.Attr, error) {
 	ex := f.ex()
 	if len(names) == 0 {
 		ex.wlockForce()
 		defer ex.wunlock()
 		f.ref.n++
 		f.c.track(1)
-		return nil, &file{c: f.c, ref: f.ref, vn: f.vn, isRoot: f.isRoot}, nil
+		return nil, &file{c: f.c, ref: f.ref, vn: f.vn, isRoot: f.isRoot}, nil, nil
 	}
 	var drop []vfs.Vnode
 	defer func() {
@@ -89,18 +104,19 @@ func (f *file) Walk(names []string) ([]p9.QID, p9.File, error) {
 		}
 	}()
 	if !ex.rlock() {
-		return nil, nil, syscall.EIO
+		return nil, nil, nil, syscall.EIO
 	}
 	defer ex.runlock()
 	cur, curRoot := f.vn, f.isRoot
 	held := false
 	qids := make([]p9.QID, 0, len(names))
-	fail := func(err error) ([]p9.QID, p9.File, error) {
+	fail := func(err error) ([]p9.QID, *file, *vfs.Attr, error) {
 		if held {
 			drop = append(drop, cur)
 		}
-		return nil, nil, errno(err)
+		return nil, nil, nil, errno(err)
 	}
+	var last vfs.Attr
 	for _, name := range names {
 		a, err := cur.Getattr()
 		if err != nil {
@@ -132,8 +148,9 @@ func (f *file) Walk(names []string) ([]p9.QID, p9.File, error) {
 			return fail(err)
 		}
 		qids = append(qids, qidOf(&na))
+		last = na
 	}
-	return qids, f.newFile(cur, curRoot), nil
+	return qids, f.newFile(cur, curRoot), &last, nil
 }
 
 func checkWalkName(name string) error {
@@ -143,10 +160,24 @@ func checkWalkName(name string) error {
 	return checkName(name)
 }
 
-// WalkGetAttr implements p9.File: not offered, the server falls back to
-// Walk and GetAttr.
-func (f *file) WalkGetAttr([]string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOSYS // p9 compares with its own value
+// WalkGetAttr implements p9.File (Twalkgetattr, and every Twalk: p9
+// v0.3.0 asks for the attributes of each step either way): the
+// attributes are those the walk read.
+func (f *file) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	qids, nf, a, err := f.walk(names)
+	if err != nil {
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+	}
+	if a == nil { // a clone
+		_, mask, pa, err := nf.GetAttr(p9.AttrMaskAll)
+		if err != nil {
+			nf.Close()
+			return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+		}
+		return qids, nf, mask, pa, nil
+	}
+	_, mask, pa := p9attr(a)
+	return qids, nf, mask, pa, nil
 }
 
 // StatFS implements p9.File.
@@ -185,6 +216,12 @@ func (f *file) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 	if err != nil {
 		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, err
 	}
+	q, mask, pa := p9attr(&a)
+	return q, mask, pa, nil
+}
+
+// p9attr is a vfs.Attr in 9P2000.L's terms.
+func p9attr(a *vfs.Attr) (p9.QID, p9.AttrMask, p9.Attr) {
 	pa := p9.Attr{
 		Mode: p9.FileMode(a.Mode), UID: p9.UID(a.Uid), GID: p9.GID(a.Gid), NLink: p9.NLink(a.Nlink),
 		RDev: p9.Dev(a.Rdev), Size: a.Size, BlockSize: uint64(a.Blksize), Blocks: a.Blocks, Gen: a.Gen,
@@ -195,7 +232,7 @@ func (f *file) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 	pa.BTimeSeconds, pa.BTimeNanoSeconds = tsplit(a.Btime)
 	mask := p9.AttrMask{Mode: true, NLink: true, UID: true, GID: true, RDev: true, ATime: true, MTime: true,
 		CTime: true, INo: true, Size: true, Blocks: true, BTime: !a.Btime.IsZero(), Gen: true}
-	return qidOf(&a), mask, pa, nil
+	return qidOf(a), mask, pa
 }
 
 func ptime(sec, nsec uint64) time.Time { return time.Unix(int64(sec), int64(nsec)) }
@@ -276,11 +313,14 @@ func (f *file) Close() error {
 	ex := f.ex()
 	ex.wlockForce()
 	defer ex.wunlock()
-	if f.closed {
+	f.mu.Lock()
+	closed, opened := f.closed, f.opened
+	f.closed = true
+	f.mu.Unlock()
+	if closed {
 		return nil
 	}
-	f.closed = true
-	if f.opened {
+	if opened {
 		vfs.VOP_CLOSE(f.vn)
 	}
 	f.ref.n--
@@ -327,6 +367,11 @@ func (f *file) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	}
 	if err := vfs.Access(&a, f.c.cred(), wants); err != nil {
 		return p9.QID{}, 0, errno(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.opened {
+		return p9.QID{}, 0, syscall.EINVAL // as p9 answers a second Tlopen
 	}
 	if err := vfs.VOP_OPEN(f.vn, int(mode)); err != nil {
 		return p9.QID{}, 0, errno(err)
@@ -552,7 +597,7 @@ func (f *file) Create(name string, flags p9.OpenFlags, perm p9.FileMode, _ p9.UI
 		return nil, p9.QID{}, 0, errno(err)
 	}
 	nf := f.newFile(vn, false)
-	nf.opened = true
+	nf.opened = true // not yet shared
 	return nf, qidOf(&a), ioUnit, nil
 }
 

@@ -252,13 +252,33 @@ type sniffer struct {
 	versionPending bool
 	hdr            []byte // bytes of the current frame kept (at most maxKeep)
 	left           int64  // bytes of the current frame still to come; 0 between frames
+
+	// barrier is set after a barrier request (see fidBarrier) has been
+	// handed to p9: nothing more is read until it has been answered.
+	// xattrFids are the fids with a Txattrcreate pending, xattrAll is
+	// set when there were too many to track.
+	barrier   bool
+	xattrFids map[uint32]bool
+	xattrAll  bool
 }
 
 const (
-	msgTversion = 100
-	msgTattach  = 104
-	maxKeep     = 4096 // a Tattach: 4+1+2+4+4+2+uname+2+aname+4, names bounded by us
+	msgTversion     = 100
+	msgTattach      = 104
+	msgTlopen       = 12
+	msgTxattrcreate = 32
+	msgTwrite       = 118
+	msgTclunk       = 120
+	maxKeep         = 4096 // a Tattach: 4+1+2+4+4+2+uname+2+aname+4, names bounded by us
+	maxXattrFids    = 1024
 )
+
+// barrierWait bounds a barrier's wait for the replies to the requests
+// before it: p9 sends none for a request whose tag is already in flight,
+// and answers one it cannot decode with the tag NOTAG instead of its own
+// (both from broken clients), and the connection must not stall for
+// ever on them.
+var barrierWait = 10 * time.Second
 
 func (s *sniffer) Read(p []byte) (int, error) {
 	if s.versionPending {
@@ -272,6 +292,18 @@ func (s *sniffer) Read(p []byte) (int, error) {
 			return 0, errVersionOrder
 		}
 		s.versionPending = false
+	}
+	if s.barrier {
+		s.drain()
+		s.barrier = false
+	}
+	// A read never crosses a frame boundary (p9 reads frame by frame
+	// anyway), so that nothing after a barrier request reaches p9
+	// before that request's reply.
+	if s.left > 0 && int64(len(p)) > s.left {
+		p = p[:s.left]
+	} else if s.left == 0 && len(p) > 4-len(s.hdr) {
+		p = p[:4-len(s.hdr)]
 	}
 	n, err := s.r.Read(p)
 	if s.feed(p[:n]) {
@@ -341,6 +373,13 @@ func (s *sniffer) feed(b []byte) (bad bool) {
 			if s.hdr[4] == msgTversion {
 				s.versionPending = true
 			}
+			if len(s.hdr) >= 7 {
+				if s.fidBarrier(s.hdr) {
+					s.drain()
+					s.barrier = true
+				}
+				s.w.sent(binary.LittleEndian.Uint16(s.hdr[5:7]))
+			}
 			s.frame(s.hdr)
 			s.hdr = s.hdr[:0]
 			s.frames++
@@ -351,17 +390,175 @@ func (s *sniffer) feed(b []byte) (bad bool) {
 
 var errVersionOrder = errors.New("9p: Tversion is only allowed as a connection's first message")
 
-// firstWrite closes done at the connection's first reply.
+// fidBarrier reports whether request f is a barrier: one that p9 v0.3.0
+// must handle alone, because its handler changes the fid's state outside
+// the fid's lock. Pipelined requests on one fid otherwise race in p9 (the
+// race detector shows it: TestPipelinedOneFid):
+//
+//   - Tlopen's handler sets the fid's opened flag and open mode after
+//     its locked section, while Tread, Twrite and Treaddir of the same
+//     fid read them under the fid's lock, and two pipelined Tlopens of a
+//     fid can both pass the "already open" check;
+//   - Twrite to a fid with a Txattrcreate pending appends to the
+//     pending value under the fid's read lock only, as does Tclunk
+//     (which then sets the attribute) when reading it.
+//
+// A barrier is handed to p9 only once every earlier request of the
+// connection has been answered, and nothing after it until it has been.
+// The barrier is per connection, not per fid (telling fids apart would
+// mean decoding every message type): it costs a pipelining client a
+// round trip per open. Other connections are not held.
+func (s *sniffer) fidBarrier(f []byte) bool {
+	if len(f) < 11 || !wellFormed(f) {
+		// p9 answers a frame it cannot decode with the tag NOTAG, and
+		// runs no handler for it: no barrier, which would wait for a
+		// reply with the frame's tag.
+		return false
+	}
+	fid := binary.LittleEndian.Uint32(f[7:11])
+	switch f[4] {
+	case msgTlopen:
+		return true
+	case msgTxattrcreate:
+		if len(s.xattrFids) >= maxXattrFids {
+			s.xattrAll = true
+		} else {
+			if s.xattrFids == nil {
+				s.xattrFids = map[uint32]bool{}
+			}
+			s.xattrFids[fid] = true
+		}
+		return true
+	case msgTwrite:
+		return s.xattrAll || s.xattrFids[fid]
+	case msgTclunk:
+		bar := s.xattrAll || s.xattrFids[fid]
+		delete(s.xattrFids, fid)
+		return bar
+	}
+	return false
+}
+
+// wellFormed checks the size of a frame of the types fidBarrier looks at
+// against their encoding (version(5)-style: Tlopen fid[4] flags[4];
+// Tclunk fid[4]; Txattrcreate fid[4] name[s] attr_size[8] flags[4];
+// Twrite fid[4] offset[8] count[4] data[count]). f may be cut at maxKeep
+// bytes; size[4] gives the whole length.
+func wellFormed(f []byte) bool {
+	size := int64(binary.LittleEndian.Uint32(f[:4]))
+	switch f[4] {
+	case msgTlopen:
+		return size == 7+8
+	case msgTclunk:
+		return size == 7+4
+	case msgTxattrcreate:
+		if len(f) < 13 {
+			return false
+		}
+		return size == 7+4+2+int64(binary.LittleEndian.Uint16(f[11:13]))+8+4
+	case msgTwrite:
+		if len(f) < 23 {
+			return false
+		}
+		return size == 7+4+8+4+int64(binary.LittleEndian.Uint32(f[19:23]))
+	}
+	return true
+}
+
+// drain waits until every request handed to p9 has been answered, or
+// the connection's writes fail, or barrierWait has passed (p9 answers no
+// request whose tag is already in flight: a broken client must not stall
+// its connection for ever).
+func (s *sniffer) drain() {
+	select {
+	case <-s.w.idle():
+	case <-s.w.dead:
+	case <-time.After(barrierWait):
+		s.c.ex.logf("9p: requests unanswered after %v; reading on", barrierWait)
+	}
+}
+
+// firstWrite closes done at the connection's first reply, and follows
+// the framing of the replies (p9 writes them one at a time, under its
+// send lock) to know which requests are still unanswered.
 type firstWrite struct {
 	w    io.WriteCloser
 	once sync.Once
 	done chan struct{}
+
+	mu       sync.Mutex
+	dead     chan struct{} // closed when a write fails: nothing more is sent
+	deadOnce sync.Once
+	inflight map[uint16]struct{} // tags handed to p9 and not yet answered
+	idleCh   chan struct{}       // closed when inflight empties
+	hdr      [7]byte             // size[4] type[1] tag[2] of the reply being written
+	nhdr     int
+	left     int64 // bytes of the reply being written still to come
+}
+
+func newFirstWrite(w io.WriteCloser) *firstWrite {
+	return &firstWrite{w: w, done: make(chan struct{}), dead: make(chan struct{}), inflight: map[uint16]struct{}{}}
+}
+
+// sent records a request handed to p9.
+func (f *firstWrite) sent(tag uint16) {
+	f.mu.Lock()
+	f.inflight[tag] = struct{}{}
+	f.mu.Unlock()
+}
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// idle returns a channel closed once no request is unanswered.
+func (f *firstWrite) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.inflight) == 0 {
+		return closedCh
+	}
+	if f.idleCh == nil {
+		f.idleCh = make(chan struct{})
+	}
+	return f.idleCh
 }
 
 func (f *firstWrite) Write(p []byte) (int, error) {
+	// Followed before it goes out: once a client has a reply it may use
+	// the tag again, and the new request must not be taken for the old.
+	f.follow(p)
 	n, err := f.w.Write(p)
 	f.once.Do(func() { close(f.done) })
+	if err != nil {
+		f.deadOnce.Do(func() { close(f.dead) })
+	}
 	return n, err
+}
+
+// follow tracks reply frames in the bytes just written.
+func (f *firstWrite) follow(b []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(b) > 0 {
+		if f.left > 0 {
+			k := min(int64(len(b)), f.left)
+			b, f.left = b[k:], f.left-k
+			continue
+		}
+		k := copy(f.hdr[f.nhdr:], b)
+		b, f.nhdr = b[k:], f.nhdr+k
+		if f.nhdr < len(f.hdr) {
+			return
+		}
+		f.nhdr = 0
+		f.left = max(int64(binary.LittleEndian.Uint32(f.hdr[:4]))-int64(len(f.hdr)), 0)
+		// The reply's header is out: its handler has returned, and
+		// with it every change it made to its fid.
+		delete(f.inflight, binary.LittleEndian.Uint16(f.hdr[5:7]))
+		if len(f.inflight) == 0 && f.idleCh != nil {
+			close(f.idleCh)
+			f.idleCh = nil
+		}
+	}
 }
 
 func (f *firstWrite) Close() error { return f.w.Close() }
@@ -441,7 +638,7 @@ func (s *Server) ServeConn(nc io.ReadWriteCloser, tcp bool) {
 			nc.Close()
 		}
 	}()
-	fw := &firstWrite{w: nc, done: make(chan struct{})}
+	fw := newFirstWrite(nc)
 	srv.Handle(&readCloser{&sniffer{r: nc, w: fw, c: c}, nc}, fw)
 }
 

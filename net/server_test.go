@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
-	"github.com/rumpfs/rumpfs/dev"
 	_ "github.com/rumpfs/rumpfs/fs/ext2fs"
 	_ "github.com/rumpfs/rumpfs/fs/ffs"
 	"github.com/rumpfs/rumpfs/internal/fixture"
@@ -464,37 +462,6 @@ func ext2Export(t *testing.T) (string, func()) {
 	return sock, finish
 }
 
-// 16 clients at once each copy a tree into an ext2 image and read it back;
-// then e2fsck -fn finds nothing.
-func TestExt2ConcurrentClients(t *testing.T) {
-	sock, finish := ext2Export(t)
-	const clients = 16
-	var wg sync.WaitGroup
-	for i := 0; i < clients; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, root, _ := dial(t, sock)
-			defer c.Close()
-			defer root.Close()
-			top := fmt.Sprintf("client%02d", i)
-			copyTree(t, root, top)
-			checkTree(t, root, top)
-		}(i)
-	}
-	wg.Wait()
-	c, root, _ := dial(t, sock)
-	if got := list(t, root, "."); len(got) != clients+1 { // + lost+found
-		t.Errorf("root has %d entries: %v", len(got), got)
-	}
-	for i := 0; i < clients; i++ {
-		checkTree(t, root, fmt.Sprintf("client%02d", i))
-	}
-	root.Close()
-	c.Close()
-	finish()
-}
-
 // A client whose connection is cut in the middle of writing loses only
 // its own data: the server keeps serving others, every fid of the dead
 // connection is clunked, and the image is consistent.
@@ -705,63 +672,5 @@ func TestReaddirPaging(t *testing.T) {
 		if seen[n] != 1 {
 			t.Errorf("%s listed %d times", n, seen[n])
 		}
-	}
-}
-
-// The same load on FFS (makefs -t ffs, UFS2): 8 clients copy in and read
-// back, then rumpfs's own FFS checker finds nothing.
-func TestFFSConcurrentClients(t *testing.T) {
-	fixture.Require(t, "makefs")
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty")
-	os.Mkdir(empty, 0755)
-	img := filepath.Join(dir, "ffs.img")
-	fixture.MakeFFS(t, img, empty, "version=2", "le", "16m", "-f", "2000") // makefs leaves no free inodes unless told
-	mp, err := kern.New().Mount(img, "ffs", vfs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := Listen("unix://" + sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ServeListener(ctx, l, mp, Options{}) }()
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, root, _ := dial(t, sock)
-			defer c.Close()
-			defer root.Close()
-			top := fmt.Sprintf("c%d", i)
-			copyTree(t, root, top)
-			checkTree(t, root, top)
-		}(i)
-	}
-	wg.Wait()
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Serve: %v", err)
-	}
-	if err := mp.Unmount(); err != nil {
-		t.Fatal(err)
-	}
-	fsys, ok := vfs.LookupFS("ffs")
-	ck, ok2 := fsys.(vfs.Checker)
-	if !ok || !ok2 {
-		t.Fatal("ffs has no checker registered")
-	}
-	d, err := dev.Open(img, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var out bytes.Buffer
-	if clean, err := ck.Check(d, &out); err != nil || !clean {
-		t.Errorf("ffs check after 9P writes: clean=%v err=%v\n%s", clean, err, out.String())
 	}
 }
