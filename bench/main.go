@@ -392,7 +392,9 @@ func opRead(d *dataset, t *target) (float64, error) {
 		return 0, err
 	}
 	defer r.Close()
-	n, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, make([]byte, 1<<20))
+	// Both sides are wrapped: io.Discard's ReadFrom would otherwise take
+	// over and read in 8 KiB pieces, whatever buffer is given.
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{r}, make([]byte, 1<<20))
 	if err != nil {
 		return 0, err
 	}

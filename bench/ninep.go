@@ -20,7 +20,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -159,7 +158,7 @@ func measure9p(e *env, ninep bool, opName string, im *rwImage, data *rwData, img
 	var v float64
 	switch opName {
 	case "read":
-		v, err = opRead9p(t, "big.bin", e.cfg.size)
+		v, err = opRead(&dataset{bigFile: "big.bin", bigSize: e.cfg.size}, t)
 	case "write":
 		if t.fsys != nil {
 			v, err = opWrite9p(t.fsys.(*ukfs.FS), e.cfg.size)
@@ -267,38 +266,3 @@ func opWrite9p(u *ukfs.FS, size int64) (float64, error) {
 	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
 }
 
-// opRead9p reads the large file with read(2)-sized calls of 1 MiB, on
-// both sides. (opRead's io.CopyBuffer into io.Discard does not use its
-// buffer: io.Discard is an io.ReaderFrom, which reads in 8 KiB pieces, and
-// over 9P each piece is a round trip; the FUSE side is hidden from that by
-// the kernel's readahead.)
-func opRead9p(t *target, name string, size int64) (float64, error) {
-	start := time.Now()
-	var r io.ReadCloser
-	var err error
-	if t.fsys != nil {
-		r, err = t.fsys.Open(name)
-	} else {
-		r, err = os.Open(filepath.Join(t.dir, name))
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	buf := make([]byte, 1<<20)
-	var n int64
-	for {
-		k, err := r.Read(buf)
-		n += int64(k)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	if n != size {
-		return 0, fmt.Errorf("read %d bytes of %s, want %d", n, name, size)
-	}
-	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
-}
