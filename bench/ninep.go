@@ -265,4 +265,3 @@ func opWrite9p(u *ukfs.FS, size int64) (float64, error) {
 	}
 	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
 }
-
