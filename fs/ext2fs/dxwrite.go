@@ -20,9 +20,10 @@ package ext2fs
 //     without large_dir may have, as Linux's "Directory index full!"),
 //     the caller drops the index and goes linear (see write.go).
 //
-// Each call makes one structural change; addEntry then probes again. The
-// mounts that reach here are never metadata_csum (refused read-write), so
-// no dx_tail or dirent tail is written.
+// Each call makes one structural change; addEntry then probes again. With
+// metadata_csum, index nodes have one slot fewer for the dx_tail
+// (fs.dxLimit), leaves keep their checksum tail, and every changed block
+// is resealed (dirDirty, ext4.go).
 
 import (
 	"sort"
@@ -48,8 +49,7 @@ func dxNodeOff(lblk uint64) int {
 // can take another name. It reports false when the tree cannot grow (the
 // caller then drops the index) and an error for I/O failures.
 func (dp *inode) dxMakeRoom(frames []dxFrame, version uint8) (bool, error) {
-	fs := dp.fs
-	if fs.metaCsum || len(frames) == 0 {
+	if len(frames) == 0 {
 		return false, nil
 	}
 	last := frames[len(frames)-1]
@@ -137,13 +137,13 @@ func (dp *inode) dxGrow(rb *buf) (bool, error) {
 	// Fake empty record covering the block, then the countlimit.
 	fs.putRec(b.data, 0, bs, 0, 0, nil)
 	copy(b.data[DxNodeHeaderSize:], rb.data[roff:roff+count*DxEntrySize])
-	le.PutUint16(b.data[DxNodeHeaderSize:], uint16((bs-DxNodeHeaderSize)/DxEntrySize))
+	le.PutUint16(b.data[DxNodeHeaderSize:], uint16(fs.dxLimit(DxNodeHeaderSize)))
 	le.PutUint16(b.data[DxNodeHeaderSize+2:], uint16(count))
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	le.PutUint16(rb.data[roff+2:], 1)
 	le.PutUint32(rb.data[roff+4:], uint32(nblk))
 	rb.data[DxRootInfoOffset+6]++ // indirect_levels
-	fs.cache.markDirty(rb)
+	dp.dirDirty(rb)
 	return true, nil
 }
 
@@ -167,13 +167,13 @@ func (dp *inode) dxSplitNode(root dxFrame, rb, nb *buf, count int) (bool, error)
 	// it starts at is the one entered in the root.
 	hash := le.Uint32(nb.data[off+half*DxEntrySize:])
 	copy(b.data[off:], nb.data[off+half*DxEntrySize:off+count*DxEntrySize])
-	le.PutUint16(b.data[off:], uint16((bs-DxNodeHeaderSize)/DxEntrySize))
+	le.PutUint16(b.data[off:], uint16(fs.dxLimit(DxNodeHeaderSize)))
 	le.PutUint16(b.data[off+2:], uint16(moved))
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	le.PutUint16(nb.data[off+2:], uint16(half))
-	fs.cache.markDirty(nb)
+	dp.dirDirty(nb)
 	dxInsertEntry(rb.data, dxNodeOff(0), root.at+1, hash, nblk)
-	fs.cache.markDirty(rb)
+	dp.dirDirty(rb)
 	return true, nil
 }
 
@@ -252,23 +252,24 @@ func (dp *inode) dxSplitLeaf(f dxFrame, nb *buf, off int, version uint8) (bool, 
 		return false, err
 	}
 	dp.writeLeaf(lb.data, recs[:split])
-	fs.cache.markDirty(lb)
+	dp.dirDirty(lb)
 	dp.writeLeaf(b.data, recs[split:])
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	dxInsertEntry(nb.data, off, f.at+1, hash2, nblk)
-	fs.cache.markDirty(nb)
+	dp.dirDirty(nb)
 	return true, nil
 }
 
 // writeLeaf lays recs out compactly in data, the last record taking the
-// rest of the block.
+// rest of the block (up to the checksum tail, which it keeps).
 func (dp *inode) writeLeaf(data []byte, recs []dxRec) {
-	clear(data)
+	dp.fs.newDirBlock(data)
+	space := dp.fs.dirSpace()
 	pos := 0
 	for i, r := range recs {
 		rl := DirRecLen(len(r.name))
 		if i == len(recs)-1 {
-			rl = len(data) - pos
+			rl = space - pos
 		}
 		dp.fs.putRec(data, pos, rl, r.ino, r.ft, r.name)
 		pos += rl
@@ -294,6 +295,9 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 	for round := 0; round < 6; round++ {
 		frames, usable := dp.dxProbe(hash)
 		if !usable {
+			if fs.dirCsum() {
+				return false, errIO // see addEntry: no linear fallback
+			}
 			return false, nil
 		}
 		lb, err := dp.dirBlock(dxLeaf(frames))
@@ -305,7 +309,7 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 			return false, err
 		}
 		if done {
-			fs.cache.markDirty(lb)
+			dp.dirDirty(lb)
 			return true, nil
 		}
 		grown, err := dp.dxMakeRoom(frames, version)

@@ -87,9 +87,14 @@ var incompatNames = []feature{
 const (
 	incompatRead = IncompatFiletype | IncompatMetaBG | IncompatExtents | Incompat64bit |
 		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir
-	incompatWrite  = IncompatFiletype | IncompatMetaBG | IncompatFlexBG
-	roCompatWrite  = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize
-	compatWriteBad = CompatImagicInodes // unknown compat bits are safe by definition
+	incompatWrite = IncompatFiletype | IncompatMetaBG | IncompatFlexBG |
+		IncompatExtents | Incompat64bit | IncompatCsumSeed // ext4 metadata (ext4.go)
+	roCompatWrite = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize |
+		RoCompatGdtCsum | RoCompatMetadataCsum | RoCompatOrphanPresent // ext4 metadata (ext4.go)
+	// Unknown compat bits are safe by definition; these known ones are
+	// not: imagic inodes, and a fast-commit area or an exclude bitmap this
+	// code would leave stale.
+	compatWriteBad = CompatImagicInodes | CompatFastCommit | CompatExcludeBmap
 )
 
 func featureNames(set uint32, table []feature) []string {

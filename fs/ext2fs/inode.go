@@ -208,15 +208,27 @@ func (ip *inode) blocks512() uint64 {
 	return n
 }
 
+// addBlocks changes i_blocks by nblk file-system blocks. With huge_file
+// the count has 48 bits; past that it is kept in file-system blocks with
+// EXT4_HUGE_FILE_FL set, and the flag is cleared again when the count
+// fits (Linux's ext4_inode_blocks_set).
 func (ip *inode) addBlocks(nblk int64) {
 	n := int64(ip.blocks512()) + nblk*int64(ip.fs.bsize/512)
 	if n < 0 {
 		n = 0
 	}
-	ip.di.BlocksLo = uint32(n)
-	if ip.fs.sb.FeatureRoCompat&RoCompatHugeFile != 0 {
-		ip.di.BlocksHi = uint16(n >> 32)
+	if ip.fs.sb.FeatureRoCompat&RoCompatHugeFile == 0 {
+		ip.di.BlocksLo = uint32(n)
+		return
 	}
+	if uint64(n) < 1<<48 {
+		ip.di.Flags &^= FlagHugeFile
+	} else {
+		ip.di.Flags |= FlagHugeFile
+		n /= int64(ip.fs.bsize / 512)
+	}
+	ip.di.BlocksLo = uint32(n)
+	ip.di.BlocksHi = uint16(n >> 32)
 }
 
 // Times: 32-bit signed seconds, extended by two epoch bits and

@@ -600,6 +600,11 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 		if ok {
 			return nil
 		}
+		if fs.dirCsum() {
+			// The index blocks would fail their checksums as linear
+			// blocks; Linux answers "Directory index full!" with ENOSPC.
+			return syscall.ENOSPC
+		}
 		// The tree cannot grow (or is unusable): continue as a linear
 		// directory, see the file comment.
 		dp.di.Flags &^= FlagIndex
@@ -615,7 +620,7 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 			return err
 		}
 		if done {
-			fs.cache.markDirty(b)
+			dp.dirDirty(b)
 			return nil
 		}
 	}
@@ -634,8 +639,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 		return err
 	}
 	b := fs.cache.getZero(phys)
-	fs.putRec(b.data, 0, fs.bsize, ino, ft, nm)
-	fs.cache.markDirty(b)
+	fs.newDirBlock(b.data)
+	fs.putRec(b.data, 0, fs.dirSpace(), ino, ft, nm)
+	dp.dirDirty(b)
 	dp.setSize(dp.size() + uint64(fs.bsize))
 	return nil
 }
@@ -643,7 +649,6 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 // removeEntry deletes the record at loc: merged into the previous record,
 // or marked unused when it is first in its block.
 func (dp *inode) removeEntry(loc entryLoc) error {
-	fs := dp.fs
 	b, err := dp.dirBlock(loc.lblk)
 	if err != nil {
 		return err
@@ -659,7 +664,7 @@ func (dp *inode) removeEntry(loc entryLoc) error {
 		prev.RecLen = RecLenToDisk(n, len(data))
 		prev.Encode(data[loc.prevOff:])
 	}
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	return nil
 }
 
@@ -674,7 +679,7 @@ func (dp *inode) setEntry(loc entryLoc, ino uint32, mode uint16) error {
 	e.Inode = ino
 	e.FileType = fs.ft(mode)
 	e.Encode(b.data[loc.off:])
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	return nil
 }
 
@@ -722,11 +727,7 @@ func (dp *inode) newInode(cred *vfs.Cred, mode uint16) (*inode, error) {
 	}
 	ip := &inode{fs: fs, ino: ino, raw: make([]byte, fs.isize), blk: blk, off: off}
 	if fs.isize > InodeBaseSize {
-		extra := InodeExtraSize
-		if fs.isize-InodeBaseSize < extra {
-			extra = fs.isize - InodeBaseSize
-		}
-		le.PutUint16(ip.raw[InodeExtraIsizeOffset:], uint16(extra&^3))
+		le.PutUint16(ip.raw[InodeExtraIsizeOffset:], uint16(fs.newExtraIsize()))
 	}
 	ip.di.ExtraIsize = uint16(ip.extraLen())
 	gid := cred.Gid
@@ -863,9 +864,10 @@ func (dp *inode) Mkdir(cred *vfs.Cred, name string, mode uint32) (vfs.Vnode, err
 			return err
 		}
 		b := fs.cache.getZero(phys)
+		fs.newDirBlock(b.data)
 		fs.putRec(b.data, 0, 12, ip.ino, fs.ft(imDir), []byte("."))
-		fs.putRec(b.data, 12, fs.bsize-12, dp.ino, fs.ft(imDir), []byte(".."))
-		fs.cache.markDirty(b)
+		fs.putRec(b.data, 12, fs.dirSpace()-12, dp.ino, fs.ft(imDir), []byte(".."))
+		ip.dirDirty(b)
 		ip.setSize(uint64(fs.bsize))
 		return nil
 	})

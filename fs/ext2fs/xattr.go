@@ -379,6 +379,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 		ref := le.Uint32(b.data[4:])
 		if ref > 1 {
 			le.PutUint32(b.data[4:], ref-1)
+			ip.sealXattrBlock(old, b.data)
 			fs.cache.markDirty(b)
 			old = 0 // not ours to reuse
 			ip.di.SetFileACL(0)
@@ -398,6 +399,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 			return syscall.EIO
 		}
 		copy(b.data, blockData)
+		ip.sealXattrBlock(old, b.data)
 		fs.cache.markDirty(b)
 	case blockData != nil:
 		nb, err := fs.allocBlock(ip.goal())
@@ -406,6 +408,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 		}
 		b := fs.cache.getZero(nb)
 		copy(b.data, blockData)
+		ip.sealXattrBlock(nb, b.data)
 		fs.cache.markDirty(b)
 		ip.di.SetFileACL(nb)
 		ip.addBlocks(1)
