@@ -152,6 +152,10 @@ type fsys struct {
 	cache *bcache
 	vc    vfs.VCache[*inode]
 
+	orphans map[uint32]orphanRec // open files without a name (ext4.go)
+	olist   []*inode             // those in the s_last_orphan list, head first
+	ofile   *inode               // the orphan file, once used
+
 	gen     uint32   // next i_generation
 	pending []*inode // references to drop when the current change ends
 	stop    chan struct{}
@@ -687,6 +691,7 @@ func (fs *fsys) Unmount() error {
 		}
 	}
 	if len(errs) == 0 {
+		fs.orphansDone()
 		fs.sb.State |= StateValid
 		fs.sbDirty = true
 	}

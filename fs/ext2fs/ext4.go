@@ -305,3 +305,186 @@ func (fs *fsys) newExtraIsize() int {
 	}
 	return extra &^ 3
 }
+
+// ---- orphans ----
+//
+// A file whose last name goes while it is still open is an orphan until
+// its last reference is dropped (release). Linux records orphans on disk
+// so that after a crash they are freed by the next mount or e2fsck: in
+// the orphan file (compat orphan_file, with ro_compat orphan_present set
+// while entries may exist; Documentation/filesystems/ext4/orphan.rst), or
+// else in the list that starts at s_last_orphan and goes on through
+// i_dtime. Linux keeps them only with a journal (ext4_orphan_add), and so
+// does this code.
+
+const (
+	orphanBlockMagic = 0x0b10ca04
+	orphanTailSize   = 8 // ob_magic, ob_checksum
+)
+
+// orphanRec says where an orphan is recorded.
+type orphanRec struct {
+	inFile bool
+	lblk   uint64 // block of the orphan file holding it
+}
+
+func (fs *fsys) orphansOn() bool { return fs.sb.FeatureCompat&CompatHasJournal != 0 }
+
+// orphanFileBlock returns block lblk of the orphan file and its physical
+// number, checking its tail (magic, and checksum with metadata_csum).
+func (fs *fsys) orphanFileBlock(of *inode, lblk uint64) (*buf, uint64, error) {
+	phys, _, err := of.mapBlock(lblk)
+	if err != nil || phys == 0 {
+		return nil, 0, syscall.EIO
+	}
+	b, err := fs.cache.get(phys)
+	if err != nil {
+		return nil, 0, syscall.EIO
+	}
+	if le.Uint32(b.data[fs.bsize-orphanTailSize:]) != orphanBlockMagic {
+		return nil, 0, syscall.EIO
+	}
+	if fs.metaCsum && le.Uint32(b.data[fs.bsize-4:]) != fs.orphanBlockCsum(of, phys, b.data) {
+		return nil, 0, syscall.EIO
+	}
+	return b, phys, nil
+}
+
+// orphanBlockCsum: crc32c over the orphan file's inode number and
+// generation, the block's physical number, and the entries (not the tail).
+func (fs *fsys) orphanBlockCsum(of *inode, phys uint64, data []byte) uint32 {
+	c := crc32cU32(fs.csumSeed, of.ino)
+	c = crc32cU32(c, of.di.Generation)
+	var b [8]byte
+	le.PutUint64(b[:], phys)
+	c = crc32c(c, b[:])
+	return crc32c(c, data[:fs.bsize-orphanTailSize])
+}
+
+// orphanFile returns the orphan file's inode, or nil when the file
+// system has none. The mount keeps the one reference it takes, so that
+// release (which runs from the vnode cache's inactive hook) never has to
+// load it.
+func (fs *fsys) orphanFile() *inode {
+	if fs.ofile != nil {
+		return fs.ofile
+	}
+	n := fs.sb.OrphanFileInum
+	if fs.sb.FeatureCompat&CompatOrphanFile == 0 || n == 0 || n > fs.sb.InodesCount {
+		return nil
+	}
+	of, err := fs.vc.Get(uint64(n))
+	if err != nil {
+		return nil
+	}
+	fs.ofile = of
+	return of
+}
+
+// orphanAdd records ip, whose last name is gone, as an orphan: in a free
+// slot of the orphan file, or at the head of the s_last_orphan list.
+func (fs *fsys) orphanAdd(ip *inode) error {
+	if !fs.orphansOn() || ip.ino == 0 {
+		return nil
+	}
+	if fs.orphans == nil {
+		fs.orphans = map[uint32]orphanRec{}
+	}
+	if _, ok := fs.orphans[ip.ino]; ok {
+		return nil
+	}
+	if of := fs.orphanFile(); of != nil {
+		per := (fs.bsize - orphanTailSize) / 4
+		for lblk := uint64(0); lblk < of.dirBlocks(); lblk++ {
+			b, phys, err := fs.orphanFileBlock(of, lblk)
+			if err != nil {
+				break // a damaged orphan file: use the list
+			}
+			for i := 0; i < per; i++ {
+				if le.Uint32(b.data[i*4:]) == 0 {
+					le.PutUint32(b.data[i*4:], ip.ino)
+					fs.sealOrphanBlock(of, phys, b)
+					fs.orphans[ip.ino] = orphanRec{inFile: true, lblk: lblk}
+					if fs.sb.FeatureRoCompat&RoCompatOrphanPresent == 0 {
+						fs.sb.FeatureRoCompat |= RoCompatOrphanPresent
+						fs.sbDirty = true
+					}
+					return nil
+				}
+			}
+		}
+	}
+	ip.di.Dtime = fs.sb.LastOrphan
+	fs.sb.LastOrphan = ip.ino
+	fs.sbDirty = true
+	fs.orphans[ip.ino] = orphanRec{}
+	fs.olist = append([]*inode{ip}, fs.olist...)
+	return ip.store()
+}
+
+func (fs *fsys) sealOrphanBlock(of *inode, phys uint64, b *buf) {
+	if fs.metaCsum {
+		le.PutUint32(b.data[fs.bsize-4:], fs.orphanBlockCsum(of, phys, b.data))
+	}
+	fs.cache.markDirty(b)
+}
+
+// orphanDel removes ip's orphan record, if it has one.
+func (fs *fsys) orphanDel(ip *inode) error {
+	rec, ok := fs.orphans[ip.ino]
+	if !ok {
+		return nil
+	}
+	delete(fs.orphans, ip.ino)
+	if rec.inFile {
+		of := fs.orphanFile()
+		if of == nil {
+			return syscall.EIO
+		}
+		b, phys, err := fs.orphanFileBlock(of, rec.lblk)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < (fs.bsize-orphanTailSize)/4; i++ {
+			if le.Uint32(b.data[i*4:]) == ip.ino {
+				le.PutUint32(b.data[i*4:], 0)
+			}
+		}
+		fs.sealOrphanBlock(of, phys, b)
+		return nil
+	}
+	next := ip.di.Dtime
+	ip.di.Dtime = 0
+	for i, o := range fs.olist {
+		if o != ip {
+			continue
+		}
+		if i == 0 {
+			fs.sb.LastOrphan = next
+			fs.sbDirty = true
+		} else {
+			prev := fs.olist[i-1]
+			prev.di.Dtime = next
+			if err := prev.store(); err != nil {
+				return err
+			}
+		}
+		fs.olist = append(fs.olist[:i], fs.olist[i+1:]...)
+		break
+	}
+	return nil
+}
+
+// orphansDone clears orphan_present once no orphan is recorded in the
+// orphan file (at unmount, as Linux's ext4_put_super does).
+func (fs *fsys) orphansDone() {
+	for _, r := range fs.orphans {
+		if r.inFile {
+			return
+		}
+	}
+	if fs.sb.FeatureRoCompat&RoCompatOrphanPresent != 0 {
+		fs.sb.FeatureRoCompat &^= RoCompatOrphanPresent
+		fs.sbDirty = true
+	}
+}

@@ -1,11 +1,13 @@
 package ext2fs
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	fx "github.com/rumpfs/rumpfs/internal/fixture"
+	"github.com/rumpfs/rumpfs/vfs"
 )
 
 // Read-write ext4 as mkfs.ext4 makes it: the write tests of ext2/ext3 run
@@ -72,6 +74,62 @@ func TestExt4Htree(t *testing.T) {
 						t.Errorf("kernel lookup: %v", err)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestExt4Orphans: a file unlinked while open is recorded as an orphan
+// (the orphan file with orphan_file, the s_last_orphan list otherwise), so
+// that an image synced at that moment is repaired by e2fsck as after a
+// crash; at last release the record goes, and after unmount e2fsck finds
+// nothing and orphan_present is clear.
+func TestExt4Orphans(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "dumpe2fs")
+	for _, c := range []struct {
+		name string
+		opts []string
+	}{{"list", nil}, {"orphan_file", []string{"-O", "orphan_file"}}, {"orphan_file-1k", []string{"-b", "1024", "-O", "orphan_file,metadata_csum_seed"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			img := mkfs(t, "mkfs.ext4", 16, "", c.opts...)
+			m := mountImg(t, img, false, "")
+			root, _ := m.Root()
+			var open []vfs.Vnode
+			for i := 0; i < 3; i++ {
+				name := fmt.Sprintf("open%d", i)
+				vn := create(t, m, root, name)
+				if _, err := vfs.VOP_WRITE(m, vn, pattern(20000, byte(i)), 0); err != nil {
+					t.Fatal(err)
+				}
+				if err := vfs.VOP_REMOVE(m, root, name); err != nil {
+					t.Fatal(err)
+				}
+				open = append(open, vn)
+			}
+			// Drop the middle one: the record must be unlinked from the
+			// middle of the list.
+			open[1].Rele()
+			if err := m.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			snap := img + ".snap"
+			run(t, "cp", "--sparse=always", img, snap)
+			code, out := fx.E2fsckFix(t, snap)
+			if code > 1 || !strings.Contains(out, "rphan") {
+				t.Errorf("e2fsck -fy on the image with open orphans: exit %d\n%s", code, out)
+			}
+			fx.E2fsck(t, snap) // repaired: consistent now
+			for _, i := range []int{0, 2} {
+				open[i].Rele()
+			}
+			root.Rele()
+			if err := m.Unmount(); err != nil {
+				t.Fatal(err)
+			}
+			e2fsck(t, img)
+			h := run(t, "dumpe2fs", "-h", img)
+			if strings.Contains(h, "orphan_present") || strings.Contains(h, "First orphan inode") {
+				t.Errorf("orphan state left after unmount:\n%s", h)
 			}
 		})
 	}

@@ -489,9 +489,9 @@ func (ip *inode) release() error {
 	if ip.freed {
 		return nil
 	}
-	var errs error
+	errs := fs.orphanDel(ip)
 	if ip.hasBlocks() {
-		if err := ip.truncate(0); err != nil {
+		if err := ip.truncate(0); err != nil && errs == nil {
 			errs = err
 		}
 	}
@@ -1016,6 +1016,11 @@ func (dp *inode) unlink(name string, rmdir bool) error {
 	}
 	c.setCtime(now)
 	dp.touchDir()
+	if c.di.LinksCount == 0 {
+		if err := fs.orphanAdd(c); err != nil {
+			return err
+		}
+	}
 	if err := c.store(); err != nil {
 		return err
 	}
@@ -1152,6 +1157,11 @@ func (dp *inode) Rename(oldName string, newDir vfs.Vnode, newName string) error 
 			tgt.decLink()
 		}
 		tgt.setCtime(now)
+		if tgt.di.LinksCount == 0 {
+			if err := fs.orphanAdd(tgt); err != nil {
+				return err
+			}
+		}
 		if err := tgt.store(); err != nil {
 			return err
 		}
