@@ -1,7 +1,9 @@
-// Package ext2fs is the ext2/ext3/ext4 file system: read-write for ext2 and
-// ext3 (a clean journal is left untouched), read-only for ext4 features the
-// code cannot write (extents, 64bit, metadata_csum, ...), in the manner of
-// NetBSD's sys/ufs/ext2fs. It is registered as "ext2fs", NetBSD's name.
+// Package ext2fs is the ext2/ext3/ext4 file system: read-write for ext2,
+// ext3 and ext4 as mkfs.ext4 makes it (64bit, flex_bg, metadata_csum,
+// uninit_bg, orphan_file, ...; ext4.go; a clean journal is left untouched),
+// read-only for features the code cannot write (mmp, bigalloc, ...), in
+// the manner of NetBSD's sys/ufs/ext2fs. It is registered as "ext2fs",
+// NetBSD's name.
 //
 // On-disk structures are in layout.go, checksums and hashes in hash.go.
 // One RWMutex per mount serialises changes while reads run in parallel;

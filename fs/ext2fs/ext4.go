@@ -488,3 +488,24 @@ func (fs *fsys) orphansDone() {
 		fs.sbDirty = true
 	}
 }
+
+// allocBlock32 allocates a block an indirect-mapped file can point to:
+// block pointers are 32 bits, so on a 64bit file system past 2^32 blocks
+// a block beyond that range is given back and the file cannot grow there
+// (Linux keeps such files below 2^32 the same way, ext4_ind_map_blocks).
+func (fs *fsys) allocBlock32(goal uint64) (uint64, error) {
+	if goal >= 1<<32 {
+		goal = 0
+	}
+	b, err := fs.allocBlock(goal)
+	if err != nil {
+		return 0, err
+	}
+	if b >= 1<<32 {
+		if ferr := fs.freeBlock(b); ferr != nil {
+			return 0, ferr
+		}
+		return 0, syscall.ENOSPC
+	}
+	return b, nil
+}

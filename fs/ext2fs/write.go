@@ -113,7 +113,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 		if p := ip.di.Block[slot]; p != 0 {
 			return uint64(p), false, nil
 		}
-		nb, err := fs.allocBlock(goal)
+		nb, err := fs.allocBlock32(goal)
 		if err != nil {
 			return 0, false, err
 		}
@@ -123,7 +123,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 	}
 	blk := uint64(ip.di.Block[slot])
 	if blk == 0 {
-		nb, err := fs.allocBlock(goal)
+		nb, err := fs.allocBlock32(goal)
 		if err != nil {
 			return 0, false, err
 		}
@@ -145,7 +145,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 			blk = next
 			continue
 		}
-		nb, err := fs.allocBlock(max(goal, blk+1))
+		nb, err := fs.allocBlock32(max(goal, blk+1))
 		if err != nil {
 			return 0, false, err
 		}
