@@ -88,9 +88,9 @@ var incompatNames = []feature{
 // What this code reads, and what it can also write.
 const (
 	incompatRead = IncompatFiletype | IncompatMetaBG | IncompatExtents | Incompat64bit |
-		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir
+		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir | IncompatInlineData
 	incompatWrite = IncompatFiletype | IncompatMetaBG | IncompatFlexBG |
-		IncompatExtents | Incompat64bit | IncompatCsumSeed // ext4 metadata (ext4.go)
+		IncompatExtents | Incompat64bit | IncompatCsumSeed | IncompatInlineData // ext4 metadata (ext4.go, inline.go)
 	roCompatWrite = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize |
 		RoCompatGdtCsum | RoCompatMetadataCsum | RoCompatOrphanPresent // ext4 metadata (ext4.go)
 	// Unknown compat bits are safe by definition; these known ones are

@@ -134,3 +134,65 @@ func TestExt4Orphans(t *testing.T) {
 		})
 	}
 }
+
+// TestExt4InlineData: files and directories mkfs.ext4 -O inline_data put
+// in their inodes (in i_block alone, and on into system.data) read back
+// right; changes convert them to blocks (appends, truncates, names added,
+// removed and renamed in inline directories), and e2fsck and the kernel
+// then read the expected tree.
+func TestExt4InlineData(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	if os.Getuid() != 0 {
+		t.Skip("the expected tree needs root")
+	}
+	for _, bs := range []string{"1024", "4096"} {
+		t.Run(bs, func(t *testing.T) {
+			tree := t.TempDir() + "/tree"
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(os.MkdirAll(tree+"/d1/d2", 0755))
+			must(os.MkdirAll(tree+"/d3", 0755))
+			must(os.MkdirAll(tree+"/big", 0755))
+			must(os.WriteFile(tree+"/tiny", []byte("tiny\n"), 0644))
+			must(os.WriteFile(tree+"/d1/sixty", pattern(60, 1), 0644))
+			must(os.WriteFile(tree+"/d1/more", pattern(100, 2), 0644))
+			must(os.WriteFile(tree+"/d1/d2/f", []byte("x"), 0644))
+			must(os.WriteFile(tree+"/d3/a", pattern(30, 3), 0600))
+			must(os.WriteFile(tree+"/d3/b", pattern(90, 4), 0600))
+			must(os.WriteFile(tree+"/d3/c", nil, 0600))
+			for i := 0; i < 5; i++ {
+				must(os.WriteFile(fmt.Sprintf("%s/big/name-%d", tree, i), []byte("n"), 0644))
+			}
+			must(os.Symlink("d1/more", tree+"/link"))
+			img := mkfs(t, "mkfs.ext4", 16, tree, "-b", bs, "-I", "256", "-O", "inline_data")
+			st := run(t, "debugfs", "-R", "stat /d1/more", img)
+			if !strings.Contains(st, "Size of inline data") {
+				t.Fatalf("mkfs did not make /d1/more inline:\n%s", st)
+			}
+			m := mountImg(t, img, false, "")
+			compareTree(t, m, tree, cmpOpts{noMtime: true})
+			host := t.TempDir() + "/host"
+			run(t, "cp", "-a", tree, host)
+			d := &dual{t: t, m: m, host: host}
+			d.write("/tiny", pattern(3000, 5), 5)     // inline file grows to blocks
+			d.truncate("/d1/more", 40)                // shrinks: converted
+			d.write("/d1/sixty", []byte("Z"), 10)     // overwrite in place
+			d.write("/d1/new", []byte("new file"), 0) // name added to an inline dir
+			d.remove("/d3/a")                         // name removed from one
+			d.rename("/d3/b", "/d1/d2/b")             // renamed across two
+			d.rename("/d1/d2", "/d3/d2")              // an inline dir moved: ".." changes
+			d.remove("/big/name-3")
+			d.remove("/d3/c")
+			compareTree(t, m, host, cmpOpts{noMtime: true})
+			if err := m.Unmount(); err != nil {
+				t.Fatal(err)
+			}
+			e2fsck(t, img)
+			kernelCheck(t, img, host)
+		})
+	}
+}

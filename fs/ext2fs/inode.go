@@ -365,6 +365,9 @@ const maxRun = 1 << 16
 // uninitialized extent, which read as zeros) and how many logical blocks
 // from lblk on map the same way, contiguously (at least 1).
 func (ip *inode) mapBlock(lblk uint64) (phys uint64, n uint64, err error) {
+	if ip.isInline() {
+		return 0, 1, nil // no blocks: the data is in the inode (inline.go)
+	}
 	if ip.extentsOn() {
 		return ip.mapExtent(lblk)
 	}
@@ -571,6 +574,9 @@ func (ip *inode) readData(p []byte, off int64) (int, error) {
 	}
 	if int64(len(p)) > size-off {
 		p = p[:size-off]
+	}
+	if ip.isInline() {
+		return ip.readInline(p, off)
 	}
 	bs := int64(fs.bsize)
 	done := 0

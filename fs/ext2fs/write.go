@@ -80,8 +80,11 @@ func (ip *inode) goal() uint64 {
 func (ip *inode) hasBlocks() bool {
 	switch ip.typ() {
 	case imReg, imDir:
-		return true
+		return !ip.isInline()
 	case imLnk:
+		if ip.isInline() {
+			return false
+		}
 		return !ip.fastSymlink() || ip.blocks512() > ip.xattrBlocks512()
 	}
 	return false
@@ -255,6 +258,9 @@ func (ip *inode) Write(p []byte, off int64) (int, error) {
 	if uint64(off)+uint64(len(p)) > limit {
 		p = p[:limit-uint64(off)]
 	}
+	if err := ip.uninlineOrFail(); err != nil {
+		return 0, err
+	}
 	n, err := ip.writeData(p, off)
 	if n > 0 {
 		if ip.size() > 1<<31-1 && fs.sb.FeatureRoCompat&RoCompatLargeFile == 0 {
@@ -397,6 +403,9 @@ func (ip *inode) Setattr(sa *vfs.SetAttr) error {
 		}
 		if sa.Size > fs.maxFileSize() {
 			return syscall.EFBIG
+		}
+		if err := ip.uninlineOrFail(); err != nil {
+			return err
 		}
 		if sa.Size != ip.size() {
 			if err := ip.truncate(sa.Size); err != nil {
@@ -592,6 +601,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 	fs := dp.fs
 	nm := []byte(name)
 	ft := fs.ft(mode)
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	if dp.isIndexed() {
 		ok, err := dp.dxAddEntry(nm, ino, ft)
 		if err != nil {
@@ -649,6 +661,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 // removeEntry deletes the record at loc: merged into the previous record,
 // or marked unused when it is first in its block.
 func (dp *inode) removeEntry(loc entryLoc) error {
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	b, err := dp.dirBlock(loc.lblk)
 	if err != nil {
 		return err
@@ -671,6 +686,9 @@ func (dp *inode) removeEntry(loc entryLoc) error {
 // setEntry points the record at loc to another inode.
 func (dp *inode) setEntry(loc entryLoc, ino uint32, mode uint16) error {
 	fs := dp.fs
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	b, err := dp.dirBlock(loc.lblk)
 	if err != nil {
 		return err

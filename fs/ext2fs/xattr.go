@@ -181,6 +181,9 @@ func (ip *inode) Getxattr(name string) ([]byte, error) {
 		return nil, err
 	}
 	for _, x := range list {
+		if isSystemData(x) {
+			continue // inline data, not an attribute users see (as Linux)
+		}
 		if n, ok := x.fullName(); ok && n == name {
 			if x.index == XattrIndexPosixACLAccess || x.index == XattrIndexPosixACLDefault {
 				return aclToXattr(x.value)
@@ -201,6 +204,9 @@ func (ip *inode) Listxattr() ([]string, error) {
 	}
 	var names []string
 	for _, x := range list {
+		if isSystemData(x) {
+			continue
+		}
 		if n, ok := x.fullName(); ok {
 			names = append(names, n)
 		}
@@ -320,6 +326,9 @@ func (ip *inode) writeXattrs(list []xattr) error {
 	fs := ip.fs
 	sort.SliceStable(list, func(i, j int) bool {
 		a, b := list[i], list[j]
+		if isSystemData(a) != isSystemData(b) {
+			return isSystemData(a) // inline data must stay in the inode
+		}
 		if a.index != b.index {
 			return a.index < b.index
 		}
