@@ -119,8 +119,8 @@ func TestMountRefusals(t *testing.T) {
 	}
 	// An unknown incompatible feature, by name.
 	unk := mkfs(t, "mkfs.ext2", 8, "")
-	setFeature(t, unk, 96, IncompatInlineData|1<<30)
-	if _, err := mountImgErr(t, unk, true, ""); err == nil || !strings.Contains(err.Error(), "inline_data") || !strings.Contains(err.Error(), "unknown_0x40000000") {
+	setFeature(t, unk, 96, IncompatEncrypt|1<<30)
+	if _, err := mountImgErr(t, unk, true, ""); err == nil || !strings.Contains(err.Error(), "encrypt") || !strings.Contains(err.Error(), "unknown_0x40000000") {
 		t.Errorf("unknown incompat: %v", err)
 	}
 	// A ro_compat feature we cannot write: ro fine, rw refused by name.
