@@ -319,3 +319,67 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 	}
 	return false, nil
 }
+
+// dxMakeIndexed turns a one-block linear directory whose block is full
+// into a hash-indexed one, as Linux's make_indexed_dir does when such a
+// directory needs a second block: the names move to a new leaf block 1,
+// and block 0 becomes the dx root ("." and "..", dx_root_info with the
+// superblock's default hash, one entry pointing at block 1). Adding then
+// goes through the tree, which splits the leaf as it fills. It reports
+// false when the directory does not qualify (no dir_index, not exactly
+// one block, a hash this code does not compute).
+func (dp *inode) dxMakeIndexed() (bool, error) {
+	fs := dp.fs
+	if fs.sb.FeatureCompat&CompatDirIndex == 0 || dp.isIndexed() || dp.isInline() ||
+		dp.dirBlocks() != 1 || fs.sb.DefHashVersion > DxHashTea {
+		return false, nil
+	}
+	rb, err := dp.dirBlock(0)
+	if err != nil {
+		return false, err
+	}
+	var dot, dotdot uint32
+	var recs []dxRec
+	n := 0
+	err = fs.parseDirBlock(rb.data, func(r dirRec) bool {
+		switch {
+		case n == 0 && string(r.name) == ".":
+			dot = r.ino
+		case n == 1 && string(r.name) == "..":
+			dotdot = r.ino
+		case r.ino != 0:
+			recs = append(recs, dxRec{ino: r.ino, ft: r.ftype, name: append([]byte(nil), r.name...)})
+		}
+		n++
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	if dot != dp.ino || dotdot == 0 || len(recs) == 0 {
+		return false, nil // not the usual first block: leave it linear
+	}
+	nblk, lb, err := dp.dxNewBlock()
+	if err != nil {
+		if err == errNoRoom {
+			return false, nil
+		}
+		return false, err
+	}
+	dp.writeLeaf(lb.data, recs)
+	dp.dirDirty(lb)
+	bs := fs.bsize
+	clear(rb.data)
+	fs.putRec(rb.data, 0, 12, dp.ino, fs.ft(imDir), []byte("."))
+	fs.putRec(rb.data, 12, bs-12, dotdot, fs.ft(imDir), []byte(".."))
+	info := rb.data[DxRootInfoOffset:]
+	info[4] = fs.sb.DefHashVersion
+	info[5] = DxRootInfoSize
+	off := dxNodeOff(0)
+	le.PutUint16(rb.data[off:], uint16(fs.dxLimit(off)))
+	le.PutUint16(rb.data[off+2:], 1)
+	le.PutUint32(rb.data[off+4:], uint32(nblk))
+	dp.di.Flags |= FlagIndex
+	dp.dirDirty(rb)
+	return true, nil
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	fx "github.com/rumpfs/rumpfs/internal/fixture"
@@ -194,5 +195,58 @@ func TestExt4InlineData(t *testing.T) {
 			e2fsck(t, img)
 			kernelCheck(t, img, host)
 		})
+	}
+}
+
+// TestExt4DirNlink: with dir_nlink a directory's link count goes to 1
+// once it passes 65000 (Linux's ext4_inc_count) and stays 1 as
+// subdirectories go; e2fsck and the kernel accept it. Full size only.
+func TestExt4DirNlink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("65,000 directories")
+	}
+	needTool(t, "mkfs.ext4", "e2fsck")
+	img := mkfs(t, "mkfs.ext4", 160, "", "-b", "1024", "-N", "70000", "-O", "^has_journal")
+	m := mountImg(t, img, false, "")
+	root, _ := m.Root()
+	top, err := vfs.VOP_MKDIR(m, root, vfs.RootCred, "top", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 65010
+	for i := 0; i < n; i++ {
+		vn, err := vfs.VOP_MKDIR(m, top, vfs.RootCred, fmt.Sprintf("d%d", i), 0755)
+		if err != nil {
+			t.Fatalf("mkdir %d: %v", i, err)
+		}
+		vn.Rele()
+	}
+	if a, _ := top.Getattr(); a.Nlink != 1 {
+		t.Errorf("nlink after %d subdirectories: %d, want 1", n, a.Nlink)
+	}
+	for i := 0; i < 5; i++ {
+		if err := vfs.VOP_RMDIR(m, top, fmt.Sprintf("d%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := top.Getattr(); a.Nlink != 1 {
+		t.Errorf("nlink after removals: %d, want 1 (it stays)", a.Nlink)
+	}
+	top.Rele()
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsck(t, img)
+	if os.Getuid() == 0 {
+		mp := fx.LoopMount(t, img, "ext4")
+		var st syscall.Stat_t
+		if err := syscall.Stat(mp+"/top", &st); err != nil || st.Nlink != 1 {
+			t.Errorf("kernel: nlink %d %v, want 1", st.Nlink, err)
+		}
+		ents, _ := os.ReadDir(mp + "/top")
+		if len(ents) != n-5 {
+			t.Errorf("kernel lists %d subdirectories, want %d", len(ents), n-5)
+		}
 	}
 }

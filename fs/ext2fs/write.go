@@ -636,6 +636,20 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 			return nil
 		}
 	}
+	if nblk == 1 && !dp.isIndexed() {
+		// A full one-block directory becomes indexed, as on Linux.
+		made, err := dp.dxMakeIndexed()
+		if err != nil {
+			return err
+		}
+		if made {
+			ok, err := dp.dxAddEntry(nm, ino, ft)
+			if err != nil || ok {
+				return err
+			}
+			return syscall.ENOSPC
+		}
+	}
 	// Grow by one block.
 	if nblk >= fs.maxIndBlocks() {
 		return syscall.EFBIG
