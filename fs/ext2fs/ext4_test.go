@@ -250,3 +250,61 @@ func TestExt4DirNlink(t *testing.T) {
 		}
 	}
 }
+
+// TestExt4HtreeNewDir: on a default mkfs.ext4 image a directory made
+// through the vfs becomes indexed when its first block fills, grows to
+// two levels, and is emptied again; e2fsck checks every dx_tail and
+// dirent tail, debugfs shows the tree, the kernel lists the directory.
+func TestExt4HtreeNewDir(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	img := mkfs(t, "mkfs.ext4", 32, "", "-b", "1024", "-N", "8000")
+	m := mountImg(t, img, false, "")
+	root, _ := m.Root()
+	dvn, err := vfs.VOP_MKDIR(m, root, vfs.RootCred, "big", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4000
+	name := func(i int) string { return fmt.Sprintf("file-%d-%s", i, strings.Repeat("z", i%30)) }
+	for i := 0; i < n; i++ {
+		create(t, m, dvn, name(i)).Rele()
+	}
+	if !dvn.(*inode).isIndexed() {
+		t.Fatal("directory not indexed")
+	}
+	keep := map[string]bool{}
+	for i := 0; i < n; i++ {
+		if i%400 == 7 {
+			keep[name(i)] = true
+			continue
+		}
+		if err := vfs.VOP_REMOVE(m, dvn, name(i)); err != nil {
+			t.Fatalf("remove %s: %v", name(i), err)
+		}
+	}
+	dvn.Rele()
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsck(t, img)
+	dump := run(t, "debugfs", "-R", "htree_dump /big", img)
+	if !strings.Contains(dump, "Indirect levels: 1") {
+		t.Errorf("tree did not reach two levels:\n%.1500s", dump)
+	}
+	if os.Getuid() == 0 {
+		mp := fx.LoopMount(t, img, "ext4")
+		ents, err := os.ReadDir(mp + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) != len(keep) {
+			t.Errorf("kernel lists %d names, want %d", len(ents), len(keep))
+		}
+		for _, e := range ents {
+			if !keep[e.Name()] {
+				t.Errorf("kernel lists %q", e.Name())
+			}
+		}
+	}
+}
