@@ -190,9 +190,9 @@ func (fs *fsys) freeInode(ino uint32, dir bool) error {
 		fs.warnf("freeing inode %d of an uninitialised group", ino)
 		return syscall.EIO
 	}
-	b, err := fs.cache.get(gd.InodeBitmap())
+	b, err := fs.inodeBitmap(g)
 	if err != nil {
-		return syscall.EIO
+		return err
 	}
 	if b.data[bit/8]&(1<<(bit%8)) == 0 {
 		fs.warnf("freeing free inode %d", ino)

@@ -153,7 +153,24 @@ func (fs *fsys) blockBitmap(g uint32) (*buf, error) {
 	if err != nil {
 		return nil, syscall.EIO
 	}
+	if fs.metaCsum {
+		c := crc32c(fs.csumSeed, b.data[:fs.clustersPerGroup()/8])
+		if !fs.bitmapCsumOK(c, gd.BlockBitmapCsumLo, gd.BlockBitmapCsumHi) {
+			fs.warnf("group %d: block bitmap checksum mismatch", g)
+			return nil, syscall.EIO
+		}
+	}
 	return b, nil
+}
+
+// bitmapCsumOK compares a bitmap's crc32c with the descriptor's halves
+// (only the low one with 32-byte descriptors), as
+// ext4_block_bitmap_csum_verify does.
+func (fs *fsys) bitmapCsumOK(c uint32, lo, hi uint16) bool {
+	if fs.descSize >= GroupDescSize64 {
+		return c == uint32(lo)|uint32(hi)<<16
+	}
+	return uint16(c) == lo
 }
 
 // inodeBitmap returns group g's inode bitmap; an INODE_UNINIT group's is
@@ -165,6 +182,13 @@ func (fs *fsys) inodeBitmap(g uint32) (*buf, error) {
 		b, err := fs.cache.get(gd.InodeBitmap())
 		if err != nil {
 			return nil, syscall.EIO
+		}
+		if fs.metaCsum {
+			c := crc32c(fs.csumSeed, b.data[:fs.ipg/8])
+			if !fs.bitmapCsumOK(c, gd.InodeBitmapCsumLo, gd.InodeBitmapCsumHi) {
+				fs.warnf("group %d: inode bitmap checksum mismatch", g)
+				return nil, syscall.EIO
+			}
 		}
 		return b, nil
 	}

@@ -308,3 +308,61 @@ func TestExt4HtreeNewDir(t *testing.T) {
 		}
 	}
 }
+
+// TestExt4BitmapChecksum: a block bitmap whose metadata_csum does not
+// match is not allocated from: the write fails with EIO and the mount
+// keeps serving reads.
+func TestExt4BitmapChecksum(t *testing.T) {
+	needTool(t, "mkfs.ext4", "dumpe2fs")
+	img := mkfs(t, "mkfs.ext4", 16, "", "-b", "4096")
+	out := run(t, "dumpe2fs", img)
+	i := strings.Index(out, "Block bitmap at ")
+	if i < 0 {
+		t.Fatalf("dumpe2fs: %s", out)
+	}
+	var blk int64
+	fmt.Sscanf(out[i:], "Block bitmap at %d", &blk)
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	f.ReadAt(b[:], blk*4096+4000)
+	b[0] ^= 0x10
+	f.WriteAt(b[:], blk*4096+4000)
+	f.Close()
+	m := mountImg(t, img, false, "")
+	root, _ := m.Root()
+	defer root.Rele()
+	vn := create(t, m, root, "f")
+	defer vn.Rele()
+	if _, err := vfs.VOP_WRITE(m, vn, []byte("data"), 0); err != syscall.EIO {
+		t.Errorf("write with a bad block bitmap: %v, want EIO", err)
+	}
+	if _, err := root.Lookup("lost+found"); err != nil {
+		t.Errorf("lookup after the failed write: %v", err)
+	}
+}
+
+// TestHugeFileBlocks: i_blocks past 48 bits is kept in file-system blocks
+// with EXT4_HUGE_FILE_FL, and back in 512-byte units below it.
+func TestHugeFileBlocks(t *testing.T) {
+	fs := &fsys{bsize: 4096}
+	fs.sb.FeatureRoCompat = RoCompatHugeFile
+	ip := &inode{fs: fs}
+	ip.addBlocks(1<<45 - 1) // 2^48 - 8 sectors
+	if ip.di.Flags&FlagHugeFile != 0 || ip.blocks512() != 1<<48-8 {
+		t.Fatalf("below 2^48: flags %#x, blocks %d", ip.di.Flags, ip.blocks512())
+	}
+	ip.addBlocks(2)
+	if ip.di.Flags&FlagHugeFile == 0 || ip.blocks512() != 1<<48+8 {
+		t.Fatalf("past 2^48: flags %#x, blocks %d", ip.di.Flags, ip.blocks512())
+	}
+	if got := uint64(ip.di.BlocksLo) | uint64(ip.di.BlocksHi)<<32; got != (1<<48+8)/8 {
+		t.Errorf("stored %d, want it in 4 KiB blocks", got)
+	}
+	ip.addBlocks(-3)
+	if ip.di.Flags&FlagHugeFile != 0 || ip.blocks512() != 1<<48-16 {
+		t.Errorf("back below: flags %#x, blocks %d", ip.di.Flags, ip.blocks512())
+	}
+}
