@@ -236,6 +236,9 @@ func (fsType) Mount(d dev.Device, args *vfs.MountArgs) (vfs.Mount, error) {
 		if err := fs.flush(true); err != nil {
 			return nil, fs.errorf("cannot mark the file system in use: %v", err)
 		}
+		if fs.sb.LastOrphan != 0 || fs.sb.FeatureRoCompat&RoCompatOrphanPresent != 0 {
+			fs.cleanupOrphans()
+		}
 		fs.stop = make(chan struct{})
 		fs.stopped = make(chan struct{})
 		go fs.flusher()

@@ -122,10 +122,8 @@ func (fs *fsys) initBlockBitmap(g uint32) (*buf, error) {
 	}
 	itBlocks := (uint64(fs.ipg)*uint64(fs.isize) + uint64(fs.bsize) - 1) / uint64(fs.bsize)
 	mark := func(start, count uint64) {
-		for x := start; x < start+count; x++ {
-			if x >= first && x < first+n {
-				setBit(b.data, int(x-first))
-			}
+		for x := max(start, first); x < min(start+count, first+n); x++ {
+			setBit(b.data, int(x-first))
 		}
 	}
 	for h := range fs.gds {
@@ -532,4 +530,77 @@ func (fs *fsys) allocBlock32(goal uint64) (uint64, error) {
 		return 0, syscall.ENOSPC
 	}
 	return b, nil
+}
+
+// cleanupOrphans frees the orphans a crash left recorded (a forced
+// read-write mount of a file system not cleanly unmounted), as Linux's
+// ext4_orphan_cleanup does at mount: inodes without links are released,
+// records of inodes that still have links are dropped. It runs before
+// the mount is in use, without the lock (Rele's inactive hook takes it).
+func (fs *fsys) cleanupOrphans() {
+	var held []*inode
+	seen := map[uint32]bool{}
+	fs.cache.beginOp()
+	for ino := fs.sb.LastOrphan; ino != 0; {
+		if ino > fs.sb.InodesCount || seen[ino] || len(seen) > int(fs.sb.InodesCount) {
+			fs.warnf("orphan list is damaged at inode %d; the rest is left to e2fsck", ino)
+			break
+		}
+		seen[ino] = true
+		ip, err := fs.vc.Get(uint64(ino))
+		if err != nil {
+			fs.warnf("orphan inode %d: %v", ino, err)
+			break
+		}
+		held = append(held, ip)
+		ino = ip.di.Dtime
+	}
+	if fs.sb.LastOrphan != 0 {
+		fs.sb.LastOrphan = 0
+		fs.sbDirty = true
+	}
+	if of := fs.orphanFile(); of != nil {
+		per := (fs.bsize - orphanTailSize) / 4
+		for lblk := uint64(0); lblk < of.dirBlocks(); lblk++ {
+			b, phys, err := fs.orphanFileBlock(of, lblk)
+			if err != nil {
+				fs.warnf("orphan file block %d: %v", lblk, err)
+				continue
+			}
+			changed := false
+			for i := 0; i < per; i++ {
+				ino := le.Uint32(b.data[i*4:])
+				if ino == 0 {
+					continue
+				}
+				le.PutUint32(b.data[i*4:], 0)
+				changed = true
+				if ino > fs.sb.InodesCount || seen[ino] {
+					continue
+				}
+				seen[ino] = true
+				if ip, err := fs.vc.Get(uint64(ino)); err == nil {
+					held = append(held, ip)
+				}
+			}
+			if changed {
+				fs.sealOrphanBlock(of, phys, b)
+			}
+		}
+	}
+	for _, ip := range held {
+		if ip.di.LinksCount != 0 {
+			ip.di.Dtime = 0
+			_ = ip.store()
+		}
+	}
+	if err := fs.flush(false); err != nil {
+		fs.warnf("orphan cleanup: %v", err)
+	}
+	if len(held) > 0 {
+		fs.warnf("freeing %d orphan inodes left by a crash", len(held))
+	}
+	for _, ip := range held {
+		ip.Rele() // the last reference: inactive releases unlinked ones
+	}
 }

@@ -115,6 +115,8 @@ func TestExt4Orphans(t *testing.T) {
 			}
 			snap := img + ".snap"
 			run(t, "cp", "--sparse=always", img, snap)
+			snap2 := img + ".snap2"
+			run(t, "cp", "--sparse=always", img, snap2)
 			code, out := fx.E2fsckFix(t, snap)
 			if code > 1 || !strings.Contains(out, "rphan") {
 				t.Errorf("e2fsck -fy on the image with open orphans: exit %d\n%s", code, out)
@@ -131,6 +133,17 @@ func TestExt4Orphans(t *testing.T) {
 			h := run(t, "dumpe2fs", "-h", img)
 			if strings.Contains(h, "orphan_present") || strings.Contains(h, "First orphan inode") {
 				t.Errorf("orphan state left after unmount:\n%s", h)
+			}
+			// The crashed state mounted read-write (forced): the orphans
+			// are freed at mount, as Linux does.
+			m2 := mountImg(t, snap2, false, "force")
+			if err := m2.Unmount(); err != nil {
+				t.Fatal(err)
+			}
+			e2fsck(t, snap2)
+			h = run(t, "dumpe2fs", "-h", snap2)
+			if strings.Contains(h, "orphan_present") || strings.Contains(h, "First orphan inode") {
+				t.Errorf("orphan state left after the forced mount:\n%s", h)
 			}
 		})
 	}
