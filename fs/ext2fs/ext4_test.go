@@ -23,6 +23,7 @@ var ext4WriteFixtures = []fixture{
 	{name: "ext4-I128", prog: "mkfs.ext4", sizeMB: 48, opts: []string{"-b", "1024", "-I", "128"}},
 	{name: "ext4-seed-orphanfile", prog: "mkfs.ext4", sizeMB: 48, opts: []string{"-b", "4096", "-O", "metadata_csum_seed,orphan_file"}},
 	{name: "ext4-uninit_bg", prog: "mkfs.ext4", sizeMB: 48, opts: []string{"-b", "1024", "-O", "^metadata_csum,uninit_bg"}},
+	{name: "ext4-meta_bg", prog: "mkfs.ext4", sizeMB: 48, opts: []string{"-b", "1024", "-O", "meta_bg,^resize_inode"}},
 }
 
 func TestExt4WriteScenario(t *testing.T) {

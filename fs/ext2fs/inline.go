@@ -104,23 +104,30 @@ func (ip *inode) inlineDirBlock() ([]byte, error) {
 
 // uninline moves an inline file's or directory's contents to a block of
 // its own and clears EXT4_INLINE_DATA_FL (caller holds the write lock).
+// Inline contents never exceed a block (the inode is at most a block),
+// and the block is allocated before anything changes, so that ENOSPC
+// leaves the file as it was.
 func (ip *inode) uninline() error {
 	fs := ip.fs
 	if !ip.isInline() {
 		return nil
 	}
-	var dirBlk, data []byte
+	var blk []byte
 	var err error
 	if ip.isDir() {
-		dirBlk, err = ip.inlineDirBlock()
+		blk, err = ip.inlineDirBlock()
 	} else {
+		var data []byte
 		data, err = ip.inlineBytes()
 		if err == nil {
 			size := ip.size()
-			if size > uint64(len(data)) {
+			if size > uint64(len(data)) || size > uint64(fs.bsize) {
 				return errIO
 			}
-			data = data[:size]
+			if size > 0 {
+				blk = make([]byte, fs.bsize)
+				copy(blk, data[:size])
+			}
 		}
 	}
 	if err != nil {
@@ -136,27 +143,29 @@ func (ip *inode) uninline() error {
 			kept = append(kept, x)
 		}
 	}
+	var phys uint64
+	if blk != nil {
+		if phys, err = fs.allocBlock32(ip.goal()); err != nil {
+			return err
+		}
+	}
 	ip.di.Flags &^= FlagInlineData
 	ip.di.Block = [NBlocks]uint32{}
-	ip.setSize(0)
 	if err := ip.writeXattrs(kept); err != nil {
 		return err
 	}
-	if ip.isDir() {
-		phys, _, err := ip.bmapAlloc(0, 0)
-		if err != nil {
-			return err
-		}
-		b := fs.cache.getZero(phys)
-		copy(b.data, dirBlk)
-		ip.dirDirty(b)
-		ip.setSize(uint64(fs.bsize))
+	if blk == nil {
 		return ip.store()
 	}
-	if len(data) > 0 {
-		if _, err := ip.writeData(data, 0); err != nil {
-			return err
-		}
+	ip.di.Block[0] = uint32(phys)
+	ip.addBlocks(1)
+	if ip.isDir() {
+		b := fs.cache.getZero(phys)
+		copy(b.data, blk)
+		ip.dirDirty(b)
+		ip.setSize(uint64(fs.bsize))
+	} else if _, err := fs.d.WriteAt(blk, int64(phys)*int64(fs.bsize)); err != nil {
+		return syscall.EIO
 	}
 	return ip.store()
 }
