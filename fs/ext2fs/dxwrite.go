@@ -46,37 +46,50 @@ func dxNodeOff(lblk uint64) int {
 }
 
 // dxMakeRoom makes one structural change so that frames' leaf (for hash)
-// can take another name. It reports false when the tree cannot grow (the
-// caller then drops the index) and an error for I/O failures.
+// can take another name: split the leaf if its index node has a free
+// slot; else split the full index node below the deepest one with a free
+// slot; else, every level being full, add a level (up to two index
+// levels, three with large_dir, as Linux's ext4_dx_add_entry). It reports
+// false when the tree cannot grow (the caller then drops the index) and
+// an error for I/O failures.
 func (dp *inode) dxMakeRoom(frames []dxFrame, version uint8) (bool, error) {
 	if len(frames) == 0 {
 		return false, nil
 	}
-	last := frames[len(frames)-1]
-	nb, err := dp.dirBlock(last.lblk)
-	if err != nil {
-		return false, err
+	bufs := make([]*buf, len(frames))
+	counts := make([]int, len(frames))
+	free := -1
+	for i := len(frames) - 1; i >= 0; i-- {
+		b, err := dp.dirBlock(frames[i].lblk)
+		if err != nil {
+			return false, err
+		}
+		off := dxNodeOff(frames[i].lblk)
+		bufs[i], counts[i] = b, int(le.Uint16(b.data[off+2:]))
+		if counts[i] < int(le.Uint16(b.data[off:])) {
+			free = i
+			break
+		}
 	}
-	off := dxNodeOff(last.lblk)
-	limit := int(le.Uint16(nb.data[off:]))
-	count := int(le.Uint16(nb.data[off+2:]))
-	if count < limit {
-		return dp.dxSplitLeaf(last, nb, off, version)
+	last := len(frames) - 1
+	switch {
+	case free == last:
+		return dp.dxSplitLeaf(frames[last], bufs[last], dxNodeOff(frames[last].lblk), version)
+	case free >= 0:
+		return dp.dxSplitNode(frames[free], bufs[free], bufs[free+1], counts[free+1])
+	case len(frames) < dp.dxMaxLevels():
+		return dp.dxGrow(bufs[0])
 	}
-	if len(frames) == 1 {
-		return dp.dxGrow(nb)
+	return false, nil
+}
+
+// dxMaxLevels is how many index levels a tree may have: two, or three
+// with large_dir.
+func (dp *inode) dxMaxLevels() int {
+	if dp.fs.sb.FeatureIncompat&IncompatLargedir != 0 {
+		return DxMaxLevels
 	}
-	// Two levels: split the full dx_node if the root has a free slot.
-	root := frames[0]
-	rb, err := dp.dirBlock(0)
-	if err != nil {
-		return false, err
-	}
-	roff := dxNodeOff(0)
-	if int(le.Uint16(rb.data[roff+2:])) >= int(le.Uint16(rb.data[roff:])) {
-		return false, nil
-	}
-	return dp.dxSplitNode(root, rb, nb, count)
+	return 2
 }
 
 // dxNewBlock appends a zeroed block to the directory.
@@ -148,8 +161,9 @@ func (dp *inode) dxGrow(rb *buf) (bool, error) {
 }
 
 // dxSplitNode moves the upper half of a full dx_node to a new node and
-// enters it in the root after the old node's entry.
-func (dp *inode) dxSplitNode(root dxFrame, rb, nb *buf, count int) (bool, error) {
+// enters it in the parent index block (pb, with a free slot) after the
+// old node's entry.
+func (dp *inode) dxSplitNode(parent dxFrame, pb, nb *buf, count int) (bool, error) {
 	fs := dp.fs
 	nblk, b, err := dp.dxNewBlock()
 	if err != nil {
@@ -172,8 +186,8 @@ func (dp *inode) dxSplitNode(root dxFrame, rb, nb *buf, count int) (bool, error)
 	dp.dirDirty(b)
 	le.PutUint16(nb.data[off+2:], uint16(half))
 	dp.dirDirty(nb)
-	dxInsertEntry(rb.data, dxNodeOff(0), root.at+1, hash, nblk)
-	dp.dirDirty(rb)
+	dxInsertEntry(pb.data, dxNodeOff(parent.lblk), parent.at+1, hash, nblk)
+	dp.dirDirty(pb)
 	return true, nil
 }
 

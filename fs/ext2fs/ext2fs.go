@@ -90,7 +90,8 @@ const (
 	incompatRead = IncompatFiletype | IncompatMetaBG | IncompatExtents | Incompat64bit |
 		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir | IncompatInlineData
 	incompatWrite = IncompatFiletype | IncompatMetaBG | IncompatFlexBG |
-		IncompatExtents | Incompat64bit | IncompatCsumSeed | IncompatInlineData // ext4 metadata (ext4.go, inline.go)
+		IncompatExtents | Incompat64bit | IncompatCsumSeed | IncompatInlineData | // ext4 metadata (ext4.go, inline.go)
+		IncompatLargedir // three-level hash trees (dxwrite.go)
 	roCompatWrite = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize |
 		RoCompatGdtCsum | RoCompatMetadataCsum | RoCompatOrphanPresent // ext4 metadata (ext4.go)
 	// Unknown compat bits are safe by definition; these known ones are

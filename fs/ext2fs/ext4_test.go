@@ -380,3 +380,75 @@ func TestHugeFileBlocks(t *testing.T) {
 		t.Errorf("back below: flags %#x, blocks %d", ip.di.Flags, ip.blocks512())
 	}
 }
+
+// TestExt4LargeDir: with large_dir a hash tree grows to three index
+// levels (Linux's limit then); names are then removed, and e2fsck,
+// debugfs and the kernel check the tree. Full size only: it takes some
+// 30,000 long names on 1 KiB blocks.
+func TestExt4LargeDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tens of thousands of names")
+	}
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	img := mkfs(t, "mkfs.ext4", 64, "", "-b", "1024", "-N", "2048", "-O", "large_dir")
+	m := mountImg(t, img, false, "")
+	root, _ := m.Root()
+	dvn, err := vfs.VOP_MKDIR(m, root, vfs.RootCred, "big", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := dvn.(*inode)
+	target := create(t, m, dvn, "target")
+	name := func(i int) string { return fmt.Sprintf("%06d-%s", i, strings.Repeat("L", 240)) }
+	levels := func() byte {
+		if !dir.isIndexed() {
+			return 0
+		}
+		b, err := dir.dirBlock(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.data[DxRootInfoOffset+6]
+	}
+	n := 0
+	for ; n < 60000 && (n%1000 != 0 || levels() < 2); n++ {
+		if err := vfs.VOP_LINK(m, dvn, name(n), target); err != nil {
+			t.Fatalf("link %d: %v", n, err)
+		}
+	}
+	if levels() != 2 {
+		t.Fatalf("after %d names the tree has %d index levels below the root", n, levels())
+	}
+	t.Logf("three index levels after %d names", n)
+	for i := 0; i < n; i += 3 {
+		if err := vfs.VOP_REMOVE(m, dvn, name(i)); err != nil {
+			t.Fatalf("remove %d: %v", i, err)
+		}
+	}
+	target.Rele()
+	dvn.Rele()
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsck(t, img)
+	if dump := run(t, "debugfs", "-R", "htree_dump /big", img); !strings.Contains(dump, "Indirect levels: 2") {
+		t.Errorf("htree_dump does not show three levels:\n%.1000s", dump)
+	}
+	if os.Getuid() == 0 {
+		mp := fx.LoopMount(t, img, "ext4")
+		ents, err := os.ReadDir(mp + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 1 + n - (n+2)/3; len(ents) != want {
+			t.Errorf("kernel lists %d names, want %d", len(ents), want)
+		}
+		for i := 1; i < n; i += 997 {
+			_, err := os.Lstat(mp + "/big/" + name(i))
+			if gone := i%3 == 0; gone != os.IsNotExist(err) {
+				t.Errorf("kernel lookup of %d: %v", i, err)
+			}
+		}
+	}
+}
