@@ -1,18 +1,23 @@
 package ext2fs
 
-// Changing operations for ext2/ext3 (indirect-block files; mounts with
-// features this code cannot write are refused read-write at mount time).
-// Every operation holds the mount's write lock and ends with endOp; file
-// data goes straight to the device, metadata through the block cache.
+// Changing operations for ext2/ext3/ext4 (new files are block-mapped until
+// extent writing is merged, see newFilesUseExtents; mounts with features
+// this code cannot write are refused read-write at mount time). Every
+// operation holds the mount's write lock and ends with endOp; file data
+// goes straight to the device, metadata through the block cache, with
+// ext4's checksums kept right as blocks change (ext4.go).
 //
-// Hash-indexed directories: a new name goes into the leaf block the index
-// points to; a full leaf is split and the tree grows to two levels as
-// Linux's ext4_dx_add_entry does (dxwrite.go), which keeps the index
-// valid. Only when the tree is at its largest without large_dir (a full
-// root over full dx_nodes) or unusable is the directory's EXT2_INDEX_FL
-// cleared, and it is used as a plain linear directory from then on (the
-// index blocks read as empty records), which Linux and e2fsck accept;
-// `e2fsck -fD` rebuilds the index.
+// Hash-indexed directories: a one-block directory becomes indexed when
+// its block fills (make_indexed_dir); a new name goes into the leaf block
+// the index points to; a full leaf is split and the tree grows to two
+// levels (three with large_dir) as Linux's ext4_dx_add_entry does
+// (dxwrite.go), which keeps the index valid. Only when the tree is at its
+// largest or unusable is the directory's EXT2_INDEX_FL cleared, and it is
+// used as a plain linear directory from then on (the index blocks read as
+// empty records), which Linux and e2fsck accept; `e2fsck -fD` rebuilds
+// the index. With metadata_csum that fallback is impossible (index
+// blocks would fail their checksums as leaves): ENOSPC, as Linux's
+// "Directory index full!".
 
 import (
 	"syscall"
