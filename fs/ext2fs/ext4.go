@@ -604,3 +604,16 @@ func (fs *fsys) cleanupOrphans() {
 		ip.Rele() // the last reference: inactive releases unlinked ones
 	}
 }
+
+// canFree says whether ip may lose its last name (always, for a
+// directory being removed): its blocks must be freeable when it is
+// released. Extent-mapped blocks are freed by the extent writer, so
+// until that is merged (newFilesUseExtents) removing the last name of an
+// extent-mapped file is refused before anything changes, rather than
+// leaving an unlinked inode whose blocks cannot be given back.
+func (ip *inode) canFree(removingDir bool) bool {
+	if ip.fs.newFilesUseExtents() || !ip.extentsOn() || !ip.hasBlocks() {
+		return true
+	}
+	return !removingDir && ip.di.LinksCount > 1
+}

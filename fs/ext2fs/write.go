@@ -1041,6 +1041,9 @@ func (dp *inode) unlink(name string, rmdir bool) error {
 	} else if c.isDir() {
 		return syscall.EISDIR
 	}
+	if !c.canFree(rmdir) {
+		return syscall.EROFS
+	}
 	if err := dp.removeEntry(loc); err != nil {
 		return err
 	}
@@ -1176,6 +1179,9 @@ func (dp *inode) Rename(oldName string, newDir vfs.Vnode, newName string) error 
 			if !empty {
 				return syscall.ENOTEMPTY
 			}
+		}
+		if !tgt.canFree(tgt.isDir()) {
+			return syscall.EROFS
 		}
 	} else if src.isDir() && dp != nd && nd.di.LinksCount >= fs.linkMax() && fs.sb.FeatureRoCompat&RoCompatDirNlink == 0 {
 		return syscall.EMLINK
