@@ -501,3 +501,18 @@ func TestExt4ExtentFileKept(t *testing.T) {
 	}
 	e2fsck(t, img)
 }
+
+// TestExt4Edges runs the edge-case write tests of edge_test.go (open
+// unlinked files, ENOSPC, EFBIG and names, a big directory) on ext4
+// images, each ending with e2fsck.
+func TestExt4Edges(t *testing.T) {
+	needTool(t, "mkfs.ext4", "e2fsck", "debugfs")
+	t.Run("unlink-open", func(t *testing.T) { unlinkOpenFile(t, "mkfs.ext4", "-b", "1024") })
+	t.Run("unlink-open-orphan_file", func(t *testing.T) { unlinkOpenFile(t, "mkfs.ext4", "-b", "1024", "-O", "orphan_file") })
+	t.Run("enospc", func(t *testing.T) { enospc(t, "mkfs.ext4", "-b", "1024", "-N", "64") })
+	t.Run("enospc-uninit_bg", func(t *testing.T) {
+		enospc(t, "mkfs.ext4", "-b", "1024", "-N", "64", "-O", "^metadata_csum,uninit_bg")
+	})
+	t.Run("efbig-names", func(t *testing.T) { efbigAndNames(t, "mkfs.ext4", "-b", "1024") })
+	t.Run("bigdir", func(t *testing.T) { bigDirWrite(t, "mkfs.ext4", "-b", "4096") })
+}
