@@ -191,7 +191,9 @@ func efbigAndNames(t *testing.T, prog string, opts ...string) {
 // TestHtreeChanges changes directories indexed by e2fsck -D: a few names
 // keep the index (e2fsck checks it), many overflow leaves (which are
 // split, see dxwrite.go), names are removed and renamed.
-func TestHtreeChanges(t *testing.T) {
+func TestHtreeChanges(t *testing.T) { htreeChanges(t, "mkfs.ext2") }
+
+func htreeChanges(t *testing.T, prog string, opts ...string) {
 	needTool(t, "e2fsck", "debugfs")
 	for _, bs := range []string{"1024", "4096"} {
 		t.Run(bs, func(t *testing.T) {
@@ -206,7 +208,7 @@ func TestHtreeChanges(t *testing.T) {
 				os.WriteFile(fmt.Sprintf("%s/few/orig-%d", tree, i), nil, 0644)
 				os.WriteFile(fmt.Sprintf("%s/lots/orig-%d", tree, i), nil, 0644)
 			}
-			img := mkfs(t, "mkfs.ext2", 32, tree, "-b", bs, "-N", "20000")
+			img := mkfs(t, prog, 32, tree, append([]string{"-b", bs, "-N", "20000"}, opts...)...)
 			out, err := exec.Command("e2fsck", "-fyD", img).CombinedOutput()
 			if exitCode(err) > 1 {
 				t.Fatalf("e2fsck -fyD: %s", out)

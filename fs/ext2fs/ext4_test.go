@@ -515,4 +515,7 @@ func TestExt4Edges(t *testing.T) {
 	})
 	t.Run("efbig-names", func(t *testing.T) { efbigAndNames(t, "mkfs.ext4", "-b", "1024") })
 	t.Run("bigdir", func(t *testing.T) { bigDirWrite(t, "mkfs.ext4", "-b", "4096") })
+	// Directories indexed by e2fsck -D from mkfs -d: block-mapped (see
+	// TestExt4Htree) with metadata_csum.
+	t.Run("htree-changes", func(t *testing.T) { htreeChanges(t, "mkfs.ext4", "-O", "^extent,^64bit") })
 }
