@@ -151,12 +151,13 @@ func (fs *fsys) blockBitmap(g uint32) (*buf, error) {
 	if err != nil {
 		return nil, syscall.EIO
 	}
-	if fs.metaCsum {
+	if fs.metaCsum && !b.checked {
 		c := crc32c(fs.csumSeed, b.data[:fs.clustersPerGroup()/8])
 		if !fs.bitmapCsumOK(c, gd.BlockBitmapCsumLo, gd.BlockBitmapCsumHi) {
 			fs.warnf("group %d: block bitmap checksum mismatch", g)
 			return nil, syscall.EIO
 		}
+		b.checked = true
 	}
 	return b, nil
 }
@@ -181,12 +182,13 @@ func (fs *fsys) inodeBitmap(g uint32) (*buf, error) {
 		if err != nil {
 			return nil, syscall.EIO
 		}
-		if fs.metaCsum {
+		if fs.metaCsum && !b.checked {
 			c := crc32c(fs.csumSeed, b.data[:fs.ipg/8])
 			if !fs.bitmapCsumOK(c, gd.InodeBitmapCsumLo, gd.InodeBitmapCsumHi) {
 				fs.warnf("group %d: inode bitmap checksum mismatch", g)
 				return nil, syscall.EIO
 			}
+			b.checked = true
 		}
 		return b, nil
 	}
