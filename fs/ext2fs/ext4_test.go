@@ -348,15 +348,18 @@ func TestExt4BitmapChecksum(t *testing.T) {
 	f.Close()
 	m := mountImg(t, img, false, "")
 	root, _ := m.Root()
-	defer root.Rele()
 	vn := create(t, m, root, "f")
-	defer vn.Rele()
 	if _, err := vfs.VOP_WRITE(m, vn, []byte("data"), 0); err != syscall.EIO {
 		t.Errorf("write with a bad block bitmap: %v, want EIO", err)
 	}
-	if _, err := root.Lookup("lost+found"); err != nil {
+	if lf, err := root.Lookup("lost+found"); err != nil {
 		t.Errorf("lookup after the failed write: %v", err)
+	} else {
+		lf.Rele()
 	}
+	vn.Rele()
+	root.Rele()
+	m.Unmount() // stops the flusher before the test ends
 }
 
 // TestHugeFileBlocks: i_blocks past 48 bits is kept in file-system blocks
