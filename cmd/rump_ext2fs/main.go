@@ -3,10 +3,11 @@
 //
 //	rump_ext2fs [-f] [-o options] image[%PART%] mountpoint
 //
-// ext2 and ext3 (with a clean journal, left untouched) mount read-write;
-// an image with a feature the code cannot write (ext4's extents, 64bit,
-// metadata_csum, ...) mounts only with -o ro, and a read-write mount of it
-// fails with a message naming the feature.
+// ext2, ext3 and ext4 as mkfs.ext4 makes it mount read-write; a journal
+// that needs recovery is replayed first (onto the image, or in memory for
+// -o ro). An image with a feature the code cannot write (mmp, bigalloc,
+// encrypt, casefold, verity, fast_commit, ...) mounts only with -o ro, and
+// a read-write mount of it fails with a message naming the feature.
 //
 // The -o options are NetBSD mount_ext2fs's: ro, rw, noatime, sync, async,
 // nodevmtime and force (mount a file system that is not clean read-write),

@@ -59,9 +59,9 @@ func (fs *fsys) allocBlock(goal uint64) (uint64, error) {
 		if gd.FreeBlocks() == 0 {
 			continue
 		}
-		b, err := fs.cache.get(gd.BlockBitmap())
+		b, err := fs.blockBitmap(g)
 		if err != nil {
-			return 0, syscall.EIO
+			return 0, err
 		}
 		n := int(fs.blocksInGroup(g))
 		start := 0
@@ -79,6 +79,7 @@ func (fs *fsys) allocBlock(goal uint64) (uint64, error) {
 		b.data[bit/8] |= 1 << (bit % 8)
 		fs.cache.markDirty(b)
 		gd.SetFreeBlocks(gd.FreeBlocks() - 1)
+		fs.setBlockBitmapCsum(g, b.data)
 		fs.putGroup(g)
 		fs.sb.SetFreeBlocksCount(fs.sb.FreeBlocksCount() - 1)
 		fs.cache.forget(blk)
@@ -95,9 +96,9 @@ func (fs *fsys) freeBlock(blk uint64) error {
 	}
 	g := fs.groupOfBlock(blk)
 	gd := &fs.gds[g]
-	b, err := fs.cache.get(gd.BlockBitmap())
+	b, err := fs.blockBitmap(g)
 	if err != nil {
-		return syscall.EIO
+		return err
 	}
 	bit := int(blk - fs.groupFirstBlock(g))
 	if b.data[bit/8]&(1<<(bit%8)) == 0 {
@@ -107,6 +108,7 @@ func (fs *fsys) freeBlock(blk uint64) error {
 	b.data[bit/8] &^= 1 << (bit % 8)
 	fs.cache.markDirty(b)
 	gd.SetFreeBlocks(gd.FreeBlocks() + 1)
+	fs.setBlockBitmapCsum(g, b.data)
 	fs.putGroup(g)
 	fs.sb.SetFreeBlocksCount(fs.sb.FreeBlocksCount() + 1)
 	fs.cache.forget(blk)
@@ -143,9 +145,9 @@ func (fs *fsys) allocInode(parent uint32, dir bool) (uint32, error) {
 		if gd.FreeInodes() == 0 {
 			continue
 		}
-		b, err := fs.cache.get(gd.InodeBitmap())
+		b, err := fs.inodeBitmap(g)
 		if err != nil {
-			return 0, syscall.EIO
+			return 0, err
 		}
 		from := 0
 		if g == 0 {
@@ -161,6 +163,15 @@ func (fs *fsys) allocInode(parent uint32, dir bool) (uint32, error) {
 		if dir {
 			gd.SetUsedDirs(gd.UsedDirs() + 1)
 		}
+		fs.inodeUsed(g, uint32(bit))
+		fs.setInodeBitmapCsum(g, b.data)
+		if fs.groupCsumOn() && gd.Flags&BGBlockUninit != 0 {
+			// ext4_new_inode builds the group's block bitmap too, so
+			// that the group is fully initialised once it holds inodes.
+			if _, err := fs.initBlockBitmap(g); err != nil {
+				return 0, err
+			}
+		}
 		fs.putGroup(g)
 		fs.sb.FreeInodesCount--
 		return g*fs.ipg + uint32(bit) + 1, nil
@@ -175,9 +186,13 @@ func (fs *fsys) freeInode(ino uint32, dir bool) error {
 	g := (ino - 1) / fs.ipg
 	bit := int((ino - 1) % fs.ipg)
 	gd := &fs.gds[g]
-	b, err := fs.cache.get(gd.InodeBitmap())
-	if err != nil {
+	if fs.groupCsumOn() && gd.Flags&BGInodeUninit != 0 {
+		fs.warnf("freeing inode %d of an uninitialised group", ino)
 		return syscall.EIO
+	}
+	b, err := fs.inodeBitmap(g)
+	if err != nil {
+		return err
 	}
 	if b.data[bit/8]&(1<<(bit%8)) == 0 {
 		fs.warnf("freeing free inode %d", ino)
@@ -189,6 +204,7 @@ func (fs *fsys) freeInode(ino uint32, dir bool) error {
 	if dir && gd.UsedDirs() > 0 {
 		gd.SetUsedDirs(gd.UsedDirs() - 1)
 	}
+	fs.setInodeBitmapCsum(g, b.data)
 	fs.putGroup(g)
 	fs.sb.FreeInodesCount++
 	return nil

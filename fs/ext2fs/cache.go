@@ -34,6 +34,10 @@ type buf struct {
 	dirty bool
 	gen   uint64
 	elem  *list.Element
+	// checked: the contents' checksum was verified since the block came
+	// into the cache (changes keep it right from then on), so callers
+	// that verify on every use may skip it.
+	checked bool
 }
 
 type bcache struct {
@@ -90,6 +94,7 @@ func (c *bcache) getZero(blk uint64) *buf {
 	defer c.mu.Unlock()
 	if b, ok := c.m[blk]; ok {
 		clear(b.data)
+		b.checked = false
 		b.gen = c.gen
 		c.lru.MoveToBack(b.elem)
 		return b

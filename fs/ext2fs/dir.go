@@ -59,6 +59,18 @@ func (fs *fsys) parseDirBlock(data []byte, fn func(r dirRec) bool) error {
 // dirBlock reads logical block lblk of directory ip through the cache,
 // checking its checksum when the file system has them.
 func (ip *inode) dirBlock(lblk uint64) (*buf, error) {
+	if ip.isInline() {
+		// Synthesized, outside the cache; changes convert the directory
+		// first (inline.go).
+		if lblk != 0 {
+			return nil, errIO
+		}
+		data, err := ip.inlineDirBlock()
+		if err != nil {
+			return nil, err
+		}
+		return &buf{data: data}, nil
+	}
 	phys, _, err := ip.mapBlock(lblk)
 	if err != nil {
 		return nil, err
@@ -102,10 +114,13 @@ func (ip *inode) dirBlockCsumOK(lblk uint64, data []byte) bool {
 }
 
 func (ip *inode) isIndexed() bool {
-	return ip.di.Flags&FlagIndex != 0 && ip.fs.sb.FeatureCompat&CompatDirIndex != 0
+	return ip.di.Flags&FlagIndex != 0 && ip.fs.sb.FeatureCompat&CompatDirIndex != 0 && !ip.isInline()
 }
 
 func (ip *inode) dirBlocks() uint64 {
+	if ip.isInline() {
+		return 1
+	}
 	return (ip.size() + uint64(ip.fs.bsize) - 1) / uint64(ip.fs.bsize)
 }
 

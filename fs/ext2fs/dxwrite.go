@@ -20,9 +20,10 @@ package ext2fs
 //     without large_dir may have, as Linux's "Directory index full!"),
 //     the caller drops the index and goes linear (see write.go).
 //
-// Each call makes one structural change; addEntry then probes again. The
-// mounts that reach here are never metadata_csum (refused read-write), so
-// no dx_tail or dirent tail is written.
+// Each call makes one structural change; addEntry then probes again. With
+// metadata_csum, index nodes have one slot fewer for the dx_tail
+// (fs.dxLimit), leaves keep their checksum tail, and every changed block
+// is resealed (dirDirty, ext4.go).
 
 import (
 	"sort"
@@ -45,38 +46,50 @@ func dxNodeOff(lblk uint64) int {
 }
 
 // dxMakeRoom makes one structural change so that frames' leaf (for hash)
-// can take another name. It reports false when the tree cannot grow (the
-// caller then drops the index) and an error for I/O failures.
+// can take another name: split the leaf if its index node has a free
+// slot; else split the full index node below the deepest one with a free
+// slot; else, every level being full, add a level (up to two index
+// levels, three with large_dir, as Linux's ext4_dx_add_entry). It reports
+// false when the tree cannot grow (the caller then drops the index) and
+// an error for I/O failures.
 func (dp *inode) dxMakeRoom(frames []dxFrame, version uint8) (bool, error) {
-	fs := dp.fs
-	if fs.metaCsum || len(frames) == 0 {
+	if len(frames) == 0 {
 		return false, nil
 	}
-	last := frames[len(frames)-1]
-	nb, err := dp.dirBlock(last.lblk)
-	if err != nil {
-		return false, err
+	bufs := make([]*buf, len(frames))
+	counts := make([]int, len(frames))
+	free := -1
+	for i := len(frames) - 1; i >= 0; i-- {
+		b, err := dp.dirBlock(frames[i].lblk)
+		if err != nil {
+			return false, err
+		}
+		off := dxNodeOff(frames[i].lblk)
+		bufs[i], counts[i] = b, int(le.Uint16(b.data[off+2:]))
+		if counts[i] < int(le.Uint16(b.data[off:])) {
+			free = i
+			break
+		}
 	}
-	off := dxNodeOff(last.lblk)
-	limit := int(le.Uint16(nb.data[off:]))
-	count := int(le.Uint16(nb.data[off+2:]))
-	if count < limit {
-		return dp.dxSplitLeaf(last, nb, off, version)
+	last := len(frames) - 1
+	switch {
+	case free == last:
+		return dp.dxSplitLeaf(frames[last], bufs[last], dxNodeOff(frames[last].lblk), version)
+	case free >= 0:
+		return dp.dxSplitNode(frames[free], bufs[free], bufs[free+1], counts[free+1])
+	case len(frames) < dp.dxMaxLevels():
+		return dp.dxGrow(bufs[0])
 	}
-	if len(frames) == 1 {
-		return dp.dxGrow(nb)
+	return false, nil
+}
+
+// dxMaxLevels is how many index levels a tree may have: two, or three
+// with large_dir.
+func (dp *inode) dxMaxLevels() int {
+	if dp.fs.sb.FeatureIncompat&IncompatLargedir != 0 {
+		return DxMaxLevels
 	}
-	// Two levels: split the full dx_node if the root has a free slot.
-	root := frames[0]
-	rb, err := dp.dirBlock(0)
-	if err != nil {
-		return false, err
-	}
-	roff := dxNodeOff(0)
-	if int(le.Uint16(rb.data[roff+2:])) >= int(le.Uint16(rb.data[roff:])) {
-		return false, nil
-	}
-	return dp.dxSplitNode(root, rb, nb, count)
+	return 2
 }
 
 // dxNewBlock appends a zeroed block to the directory.
@@ -137,19 +150,20 @@ func (dp *inode) dxGrow(rb *buf) (bool, error) {
 	// Fake empty record covering the block, then the countlimit.
 	fs.putRec(b.data, 0, bs, 0, 0, nil)
 	copy(b.data[DxNodeHeaderSize:], rb.data[roff:roff+count*DxEntrySize])
-	le.PutUint16(b.data[DxNodeHeaderSize:], uint16((bs-DxNodeHeaderSize)/DxEntrySize))
+	le.PutUint16(b.data[DxNodeHeaderSize:], uint16(fs.dxLimit(DxNodeHeaderSize)))
 	le.PutUint16(b.data[DxNodeHeaderSize+2:], uint16(count))
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	le.PutUint16(rb.data[roff+2:], 1)
 	le.PutUint32(rb.data[roff+4:], uint32(nblk))
 	rb.data[DxRootInfoOffset+6]++ // indirect_levels
-	fs.cache.markDirty(rb)
+	dp.dirDirty(rb)
 	return true, nil
 }
 
 // dxSplitNode moves the upper half of a full dx_node to a new node and
-// enters it in the root after the old node's entry.
-func (dp *inode) dxSplitNode(root dxFrame, rb, nb *buf, count int) (bool, error) {
+// enters it in the parent index block (pb, with a free slot) after the
+// old node's entry.
+func (dp *inode) dxSplitNode(parent dxFrame, pb, nb *buf, count int) (bool, error) {
 	fs := dp.fs
 	nblk, b, err := dp.dxNewBlock()
 	if err != nil {
@@ -167,13 +181,13 @@ func (dp *inode) dxSplitNode(root dxFrame, rb, nb *buf, count int) (bool, error)
 	// it starts at is the one entered in the root.
 	hash := le.Uint32(nb.data[off+half*DxEntrySize:])
 	copy(b.data[off:], nb.data[off+half*DxEntrySize:off+count*DxEntrySize])
-	le.PutUint16(b.data[off:], uint16((bs-DxNodeHeaderSize)/DxEntrySize))
+	le.PutUint16(b.data[off:], uint16(fs.dxLimit(DxNodeHeaderSize)))
 	le.PutUint16(b.data[off+2:], uint16(moved))
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	le.PutUint16(nb.data[off+2:], uint16(half))
-	fs.cache.markDirty(nb)
-	dxInsertEntry(rb.data, dxNodeOff(0), root.at+1, hash, nblk)
-	fs.cache.markDirty(rb)
+	dp.dirDirty(nb)
+	dxInsertEntry(pb.data, dxNodeOff(parent.lblk), parent.at+1, hash, nblk)
+	dp.dirDirty(pb)
 	return true, nil
 }
 
@@ -252,23 +266,24 @@ func (dp *inode) dxSplitLeaf(f dxFrame, nb *buf, off int, version uint8) (bool, 
 		return false, err
 	}
 	dp.writeLeaf(lb.data, recs[:split])
-	fs.cache.markDirty(lb)
+	dp.dirDirty(lb)
 	dp.writeLeaf(b.data, recs[split:])
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	dxInsertEntry(nb.data, off, f.at+1, hash2, nblk)
-	fs.cache.markDirty(nb)
+	dp.dirDirty(nb)
 	return true, nil
 }
 
 // writeLeaf lays recs out compactly in data, the last record taking the
-// rest of the block.
+// rest of the block (up to the checksum tail, which it keeps).
 func (dp *inode) writeLeaf(data []byte, recs []dxRec) {
-	clear(data)
+	dp.fs.newDirBlock(data)
+	space := dp.fs.dirSpace()
 	pos := 0
 	for i, r := range recs {
 		rl := DirRecLen(len(r.name))
 		if i == len(recs)-1 {
-			rl = len(data) - pos
+			rl = space - pos
 		}
 		dp.fs.putRec(data, pos, rl, r.ino, r.ft, r.name)
 		pos += rl
@@ -294,6 +309,9 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 	for round := 0; round < 6; round++ {
 		frames, usable := dp.dxProbe(hash)
 		if !usable {
+			if fs.dirCsum() {
+				return false, errIO // see addEntry: no linear fallback
+			}
 			return false, nil
 		}
 		lb, err := dp.dirBlock(dxLeaf(frames))
@@ -305,7 +323,7 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 			return false, err
 		}
 		if done {
-			fs.cache.markDirty(lb)
+			dp.dirDirty(lb)
 			return true, nil
 		}
 		grown, err := dp.dxMakeRoom(frames, version)
@@ -314,4 +332,68 @@ func (dp *inode) dxAddEntry(nm []byte, ino uint32, ft uint8) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// dxMakeIndexed turns a one-block linear directory whose block is full
+// into a hash-indexed one, as Linux's make_indexed_dir does when such a
+// directory needs a second block: the names move to a new leaf block 1,
+// and block 0 becomes the dx root ("." and "..", dx_root_info with the
+// superblock's default hash, one entry pointing at block 1). Adding then
+// goes through the tree, which splits the leaf as it fills. It reports
+// false when the directory does not qualify (no dir_index, not exactly
+// one block, a hash this code does not compute).
+func (dp *inode) dxMakeIndexed() (bool, error) {
+	fs := dp.fs
+	if fs.sb.FeatureCompat&CompatDirIndex == 0 || dp.isIndexed() || dp.isInline() ||
+		dp.dirBlocks() != 1 || fs.sb.DefHashVersion > DxHashTea {
+		return false, nil
+	}
+	rb, err := dp.dirBlock(0)
+	if err != nil {
+		return false, err
+	}
+	var dot, dotdot uint32
+	var recs []dxRec
+	n := 0
+	err = fs.parseDirBlock(rb.data, func(r dirRec) bool {
+		switch {
+		case n == 0 && string(r.name) == ".":
+			dot = r.ino
+		case n == 1 && string(r.name) == "..":
+			dotdot = r.ino
+		case r.ino != 0:
+			recs = append(recs, dxRec{ino: r.ino, ft: r.ftype, name: append([]byte(nil), r.name...)})
+		}
+		n++
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	if dot != dp.ino || dotdot == 0 || len(recs) == 0 {
+		return false, nil // not the usual first block: leave it linear
+	}
+	nblk, lb, err := dp.dxNewBlock()
+	if err != nil {
+		if err == errNoRoom {
+			return false, nil
+		}
+		return false, err
+	}
+	dp.writeLeaf(lb.data, recs)
+	dp.dirDirty(lb)
+	bs := fs.bsize
+	clear(rb.data)
+	fs.putRec(rb.data, 0, 12, dp.ino, fs.ft(imDir), []byte("."))
+	fs.putRec(rb.data, 12, bs-12, dotdot, fs.ft(imDir), []byte(".."))
+	info := rb.data[DxRootInfoOffset:]
+	info[4] = fs.sb.DefHashVersion
+	info[5] = DxRootInfoSize
+	off := dxNodeOff(0)
+	le.PutUint16(rb.data[off:], uint16(fs.dxLimit(off)))
+	le.PutUint16(rb.data[off+2:], 1)
+	le.PutUint32(rb.data[off+4:], uint32(nblk))
+	dp.di.Flags |= FlagIndex
+	dp.dirDirty(rb)
+	return true, nil
 }

@@ -1,7 +1,20 @@
-// Package ext2fs is the ext2/ext3/ext4 file system: read-write for ext2 and
-// ext3 (a clean journal is left untouched), read-only for ext4 features the
-// code cannot write (extents, 64bit, metadata_csum, ...), in the manner of
-// NetBSD's sys/ufs/ext2fs. It is registered as "ext2fs", NetBSD's name.
+// Package ext2fs is the ext2/ext3/ext4 file system: read-write for ext2,
+// ext3 and ext4 as mkfs.ext4 makes it (extent trees in extent.go; 64bit,
+// flex_bg, metadata_csum, uninit_bg, orphan_file, ... in ext4.go),
+// read-only for features the code cannot write (mmp, bigalloc, ...), in
+// the manner of NetBSD's sys/ufs/ext2fs. It is registered as "ext2fs",
+// NetBSD's name.
+//
+// The format: a superblock at byte 1024, then block groups, each with a
+// block bitmap, an inode bitmap and a slice of the inode table, located
+// through the group descriptors (flex_bg may pack them together). An
+// inode maps its data by twelve direct and three indirect pointers
+// (ext2/3) or by an extent tree rooted in the inode (ext4). Directories
+// are linked records, optionally indexed by a hash tree (dir_index).
+// ext3/ext4 keep a jbd2 journal in an inode: this code does not write
+// through it, but a journal that needs recovery is replayed at mount
+// (recover.go, package jbd2), onto the image for rw and into memory for
+// -o ro, and it is left valid and empty.
 //
 // On-disk structures are in layout.go, checksums and hashes in hash.go.
 // One RWMutex per mount serialises changes while reads run in parallel;
@@ -86,10 +99,16 @@ var incompatNames = []feature{
 // What this code reads, and what it can also write.
 const (
 	incompatRead = IncompatFiletype | IncompatMetaBG | IncompatExtents | Incompat64bit |
-		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir
-	incompatWrite  = IncompatFiletype | IncompatMetaBG | IncompatFlexBG | IncompatExtents
-	roCompatWrite  = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize
-	compatWriteBad = CompatImagicInodes // unknown compat bits are safe by definition
+		IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargedir | IncompatInlineData
+	incompatWrite = IncompatFiletype | IncompatMetaBG | IncompatFlexBG |
+		IncompatExtents | Incompat64bit | IncompatCsumSeed | IncompatInlineData | // ext4 metadata (ext4.go, inline.go)
+		IncompatLargedir // three-level hash trees (dxwrite.go)
+	roCompatWrite = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize |
+		RoCompatGdtCsum | RoCompatMetadataCsum | RoCompatOrphanPresent // ext4 metadata (ext4.go)
+	// Unknown compat bits are safe by definition; these known ones are
+	// not: imagic inodes, and a fast-commit area or an exclude bitmap this
+	// code would leave stale.
+	compatWriteBad = CompatImagicInodes | CompatFastCommit | CompatExcludeBmap
 )
 
 func featureNames(set uint32, table []feature) []string {
@@ -146,6 +165,10 @@ type fsys struct {
 
 	cache *bcache
 	vc    vfs.VCache[*inode]
+
+	orphans map[uint32]orphanRec // open files without a name (ext4.go)
+	olist   []*inode             // those in the s_last_orphan list, head first
+	ofile   *inode               // the orphan file, once used
 
 	gen     uint32   // next i_generation
 	pending []*inode // references to drop when the current change ends
@@ -224,6 +247,9 @@ func (fsType) Mount(d dev.Device, args *vfs.MountArgs) (vfs.Mount, error) {
 		fs.sbDirty = true
 		if err := fs.flush(true); err != nil {
 			return nil, fs.errorf("cannot mark the file system in use: %v", err)
+		}
+		if fs.sb.LastOrphan != 0 || fs.sb.FeatureRoCompat&RoCompatOrphanPresent != 0 {
+			fs.cleanupOrphans()
 		}
 		fs.stop = make(chan struct{})
 		fs.stopped = make(chan struct{})
@@ -669,6 +695,7 @@ func (fs *fsys) Unmount() error {
 		}
 	}
 	if len(errs) == 0 {
+		fs.orphansDone()
 		fs.sb.State |= StateValid
 		fs.sbDirty = true
 	}

@@ -25,7 +25,9 @@ import (
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
-var ext4WriteOpts = []string{"-O", "^metadata_csum,^64bit"}
+// ext4WriteOpts: the extent tests run on mkfs.ext4's defaults, so every
+// tree block they write carries its checksum (metadata_csum, 64bit).
+var ext4WriteOpts []string
 
 // e2fsckSilent runs e2fsck -fn and fails on a non-zero exit or on any
 // line besides the pass headers and the summary (and the note that a tree
@@ -462,7 +464,10 @@ func TestExtentUnwritten(t *testing.T) {
 // mount keeps serving.
 func TestExtentCorrupt(t *testing.T) {
 	needTool(t, "mkfs.ext4")
-	base := mkfs(t, "mkfs.ext4", 8, "", append([]string{"-b", "1024"}, ext4WriteOpts...)...)
+	// Without metadata_csum, so that each hurt field reaches the tree code
+	// instead of failing the inode's or the block's checksum first
+	// (TestExtentChecksums covers those).
+	base := mkfs(t, "mkfs.ext4", 8, "", "-b", "1024", "-O", "^metadata_csum")
 	m := mountImg(t, base, false, "")
 	createFile(t, m, "/f")
 	for i := 0; i < 10; i++ { // 10 extents: a root index over one leaf
@@ -559,26 +564,6 @@ func TestExtentCorrupt(t *testing.T) {
 	}
 }
 
-// mountForceRW mounts img for writing even where checkFeatures refuses
-// it, for the metadata_csum test until the rest of metadata_csum
-// (bitmaps, directory blocks) is written: the device is opened
-// read-write, the file system read-only, then switched over as Mount
-// would for rw (minus marking the superblock in use).
-func mountForceRW(t *testing.T, img string) vfs.Mount {
-	t.Helper()
-	d := openDev(t, img, false)
-	typ, _ := vfs.LookupFS("ext2fs")
-	m, err := typ.Mount(d, &vfs.MountArgs{Options: vfs.ParseOptions(nil, "ro"), Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := m.(*fsys)
-	fs.ro = false
-	fs.stop, fs.stopped = make(chan struct{}), make(chan struct{})
-	close(fs.stopped) // no flusher: Unmount flushes
-	return m
-}
-
 // TestExtentChecksums checks the ext4_extent_tail of every node written
 // on a metadata_csum image (mkfs.ext4's defaults, 64bit too): debugfs and
 // the kernel verify them when they read the tree, and so do we.
@@ -592,18 +577,7 @@ func TestExtentChecksums(t *testing.T) {
 	if !strings.Contains(run(t, "dumpe2fs", "-h", img), "metadata_csum") {
 		t.Fatal("mkfs.ext4 made no metadata_csum image")
 	}
-	m, err := mountImgErr(t, img, false, "")
-	native := err == nil
-	if !native {
-		// Only /f changes (no directory, no new inode), so the blocks
-		// whose checksums this mount cannot write yet are bitmaps only,
-		// which readers do not verify.
-		if !strings.Contains(err.Error(), "metadata_csum") {
-			t.Fatal(err)
-		}
-		t.Logf("metadata_csum not writable yet (%v): forcing the mount rw, e2fsck skipped", err)
-		m = mountForceRW(t, img)
-	}
+	m := mountImg(t, img, false, "")
 	want := []byte("start")
 	for i := 1; i < 400; i++ {
 		blk := pattern(1024, byte(i))
@@ -614,11 +588,8 @@ func TestExtentChecksums(t *testing.T) {
 		if err := m.Unmount(); err != nil {
 			t.Fatal(err)
 		}
-		if native {
-			e2fsckSilent(t, img)
-		}
-		// debugfs -c skips the bitmaps (stale checksums without native
-		// metadata_csum writing) but still verifies extent blocks.
+		e2fsckSilent(t, img)
+		// debugfs -c skips the bitmaps but still verifies extent blocks.
 		out, _ := exec.Command("debugfs", "-c", "-R", "ex /f", img).CombinedOutput()
 		if strings.Contains(strings.ToLower(string(out)), "checksum") {
 			t.Fatalf("debugfs: %s", out)
@@ -633,11 +604,7 @@ func TestExtentChecksums(t *testing.T) {
 			t.Fatalf("step %d: our read differs at %d", step, firstDiff(got, want))
 		}
 		m.Unmount()
-		if native {
-			m = mountImg(t, img, false, "")
-		} else {
-			m = mountForceRW(t, img)
-		}
+		m = mountImg(t, img, false, "")
 		if size > 0 {
 			truncTo(t, m, "/f", int64(size))
 			want = modelTrunc(want, size)

@@ -20,7 +20,8 @@ const (
 // read-write and makes a few changes. Nothing may panic or hang.
 func FuzzExt2(f *testing.F) {
 	if _, err := exec.LookPath("mkfs.ext2"); err == nil {
-		for _, args := range [][]string{{"mkfs.ext2", "-b", "1024"}, {"mkfs.ext4", "-b", "1024", "-O", "^has_journal"}, {"mkfs.ext2", "-b", "2048", "-I", "128"}} {
+		for _, args := range [][]string{{"mkfs.ext2", "-b", "1024"}, {"mkfs.ext4", "-b", "1024", "-O", "^has_journal"}, {"mkfs.ext2", "-b", "2048", "-I", "128"},
+			{"mkfs.ext4", "-b", "1024", "-I", "256", "-O", "^has_journal,inline_data"}} {
 			if img := fuzzSeed(f, args); img != nil {
 				f.Add(img)
 			}

@@ -208,15 +208,27 @@ func (ip *inode) blocks512() uint64 {
 	return n
 }
 
+// addBlocks changes i_blocks by nblk file-system blocks. With huge_file
+// the count has 48 bits; past that it is kept in file-system blocks with
+// EXT4_HUGE_FILE_FL set, and the flag is cleared again when the count
+// fits (Linux's ext4_inode_blocks_set).
 func (ip *inode) addBlocks(nblk int64) {
 	n := int64(ip.blocks512()) + nblk*int64(ip.fs.bsize/512)
 	if n < 0 {
 		n = 0
 	}
-	ip.di.BlocksLo = uint32(n)
-	if ip.fs.sb.FeatureRoCompat&RoCompatHugeFile != 0 {
-		ip.di.BlocksHi = uint16(n >> 32)
+	if ip.fs.sb.FeatureRoCompat&RoCompatHugeFile == 0 {
+		ip.di.BlocksLo = uint32(n)
+		return
 	}
+	if uint64(n) < 1<<48 {
+		ip.di.Flags &^= FlagHugeFile
+	} else {
+		ip.di.Flags |= FlagHugeFile
+		n /= int64(ip.fs.bsize / 512)
+	}
+	ip.di.BlocksLo = uint32(n)
+	ip.di.BlocksHi = uint16(n >> 32)
 }
 
 // Times: 32-bit signed seconds, extended by two epoch bits and
@@ -353,6 +365,9 @@ const maxRun = 1 << 16
 // uninitialized extent, which read as zeros) and how many logical blocks
 // from lblk on map the same way, contiguously (at least 1).
 func (ip *inode) mapBlock(lblk uint64) (phys uint64, n uint64, err error) {
+	if ip.isInline() {
+		return 0, 1, nil // no blocks: the data is in the inode (inline.go)
+	}
 	if ip.extentsOn() {
 		return ip.mapExtent(lblk)
 	}
@@ -566,6 +581,9 @@ func (ip *inode) readData(p []byte, off int64) (int, error) {
 	}
 	if int64(len(p)) > size-off {
 		p = p[:size-off]
+	}
+	if ip.isInline() {
+		return ip.readInline(p, off)
 	}
 	bs := int64(fs.bsize)
 	done := 0

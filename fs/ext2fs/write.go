@@ -2,18 +2,22 @@ package ext2fs
 
 // Changing operations for ext2/ext3/ext4 (indirect-block files here,
 // extent-mapped ones in extent.go; mounts with features this code cannot
-// write are refused read-write at mount time).
-// Every operation holds the mount's write lock and ends with endOp; file
-// data goes straight to the device, metadata through the block cache.
+// write are refused read-write at mount time). Every
+// operation holds the mount's write lock and ends with endOp; file data
+// goes straight to the device, metadata through the block cache, with
+// ext4's checksums kept right as blocks change (ext4.go).
 //
-// Hash-indexed directories: a new name goes into the leaf block the index
-// points to; a full leaf is split and the tree grows to two levels as
-// Linux's ext4_dx_add_entry does (dxwrite.go), which keeps the index
-// valid. Only when the tree is at its largest without large_dir (a full
-// root over full dx_nodes) or unusable is the directory's EXT2_INDEX_FL
-// cleared, and it is used as a plain linear directory from then on (the
-// index blocks read as empty records), which Linux and e2fsck accept;
-// `e2fsck -fD` rebuilds the index.
+// Hash-indexed directories: a one-block directory becomes indexed when
+// its block fills (make_indexed_dir); a new name goes into the leaf block
+// the index points to; a full leaf is split and the tree grows to two
+// levels (three with large_dir) as Linux's ext4_dx_add_entry does
+// (dxwrite.go), which keeps the index valid. Only when the tree is at its
+// largest or unusable is the directory's EXT2_INDEX_FL cleared, and it is
+// used as a plain linear directory from then on (the index blocks read as
+// empty records), which Linux and e2fsck accept; `e2fsck -fD` rebuilds
+// the index. With metadata_csum that fallback is impossible (index
+// blocks would fail their checksums as leaves): ENOSPC, as Linux's
+// "Directory index full!".
 
 import (
 	"syscall"
@@ -81,8 +85,11 @@ func (ip *inode) goal() uint64 {
 func (ip *inode) hasBlocks() bool {
 	switch ip.typ() {
 	case imReg, imDir:
-		return true
+		return !ip.isInline()
 	case imLnk:
+		if ip.isInline() {
+			return false
+		}
 		return !ip.fastSymlink() || ip.blocks512() > ip.xattrBlocks512()
 	}
 	return false
@@ -114,7 +121,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 		if p := ip.di.Block[slot]; p != 0 {
 			return uint64(p), false, nil
 		}
-		nb, err := fs.allocBlock(goal)
+		nb, err := fs.allocBlock32(goal)
 		if err != nil {
 			return 0, false, err
 		}
@@ -124,7 +131,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 	}
 	blk := uint64(ip.di.Block[slot])
 	if blk == 0 {
-		nb, err := fs.allocBlock(goal)
+		nb, err := fs.allocBlock32(goal)
 		if err != nil {
 			return 0, false, err
 		}
@@ -146,7 +153,7 @@ func (ip *inode) bmapAlloc(lblk uint64, goal uint64) (phys uint64, fresh bool, e
 			blk = next
 			continue
 		}
-		nb, err := fs.allocBlock(max(goal, blk+1))
+		nb, err := fs.allocBlock32(max(goal, blk+1))
 		if err != nil {
 			return 0, false, err
 		}
@@ -255,6 +262,9 @@ func (ip *inode) Write(p []byte, off int64) (int, error) {
 	}
 	if uint64(off)+uint64(len(p)) > limit {
 		p = p[:limit-uint64(off)]
+	}
+	if err := ip.uninlineOrFail(); err != nil {
+		return 0, err
 	}
 	n, err := ip.writeData(p, off)
 	if n > 0 {
@@ -403,6 +413,9 @@ func (ip *inode) Setattr(sa *vfs.SetAttr) error {
 		if sa.Size > ip.maxSize() {
 			return syscall.EFBIG
 		}
+		if err := ip.uninlineOrFail(); err != nil {
+			return err
+		}
 		if sa.Size != ip.size() {
 			if err := ip.truncate(sa.Size); err != nil {
 				_ = ip.store()
@@ -494,9 +507,9 @@ func (ip *inode) release() error {
 	if ip.freed {
 		return nil
 	}
-	var errs error
+	errs := fs.orphanDel(ip)
 	if ip.hasBlocks() {
-		if err := ip.truncate(0); err != nil {
+		if err := ip.truncate(0); err != nil && errs == nil {
 			errs = err
 		}
 	}
@@ -597,6 +610,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 	fs := dp.fs
 	nm := []byte(name)
 	ft := fs.ft(mode)
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	if dp.isIndexed() {
 		ok, err := dp.dxAddEntry(nm, ino, ft)
 		if err != nil {
@@ -604,6 +620,11 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 		}
 		if ok {
 			return nil
+		}
+		if fs.dirCsum() {
+			// The index blocks would fail their checksums as linear
+			// blocks; Linux answers "Directory index full!" with ENOSPC.
+			return syscall.ENOSPC
 		}
 		// The tree cannot grow (or is unusable): continue as a linear
 		// directory, see the file comment.
@@ -620,8 +641,22 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 			return err
 		}
 		if done {
-			fs.cache.markDirty(b)
+			dp.dirDirty(b)
 			return nil
+		}
+	}
+	if nblk == 1 && !dp.isIndexed() {
+		// A full one-block directory becomes indexed, as on Linux.
+		made, err := dp.dxMakeIndexed()
+		if err != nil {
+			return err
+		}
+		if made {
+			ok, err := dp.dxAddEntry(nm, ino, ft)
+			if err != nil || ok {
+				return err
+			}
+			return syscall.ENOSPC
 		}
 	}
 	// Grow by one block.
@@ -639,8 +674,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 		return err
 	}
 	b := fs.cache.getZero(phys)
-	fs.putRec(b.data, 0, fs.bsize, ino, ft, nm)
-	fs.cache.markDirty(b)
+	fs.newDirBlock(b.data)
+	fs.putRec(b.data, 0, fs.dirSpace(), ino, ft, nm)
+	dp.dirDirty(b)
 	dp.setSize(dp.size() + uint64(fs.bsize))
 	return nil
 }
@@ -648,7 +684,9 @@ func (dp *inode) addEntry(name string, ino uint32, mode uint16) error {
 // removeEntry deletes the record at loc: merged into the previous record,
 // or marked unused when it is first in its block.
 func (dp *inode) removeEntry(loc entryLoc) error {
-	fs := dp.fs
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	b, err := dp.dirBlock(loc.lblk)
 	if err != nil {
 		return err
@@ -664,13 +702,16 @@ func (dp *inode) removeEntry(loc entryLoc) error {
 		prev.RecLen = RecLenToDisk(n, len(data))
 		prev.Encode(data[loc.prevOff:])
 	}
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	return nil
 }
 
 // setEntry points the record at loc to another inode.
 func (dp *inode) setEntry(loc entryLoc, ino uint32, mode uint16) error {
 	fs := dp.fs
+	if err := dp.uninlineOrFail(); err != nil {
+		return err
+	}
 	b, err := dp.dirBlock(loc.lblk)
 	if err != nil {
 		return err
@@ -679,7 +720,7 @@ func (dp *inode) setEntry(loc entryLoc, ino uint32, mode uint16) error {
 	e.Inode = ino
 	e.FileType = fs.ft(mode)
 	e.Encode(b.data[loc.off:])
-	fs.cache.markDirty(b)
+	dp.dirDirty(b)
 	return nil
 }
 
@@ -727,11 +768,7 @@ func (dp *inode) newInode(cred *vfs.Cred, mode uint16) (*inode, error) {
 	}
 	ip := &inode{fs: fs, ino: ino, raw: make([]byte, fs.isize), blk: blk, off: off}
 	if fs.isize > InodeBaseSize {
-		extra := InodeExtraSize
-		if fs.isize-InodeBaseSize < extra {
-			extra = fs.isize - InodeBaseSize
-		}
-		le.PutUint16(ip.raw[InodeExtraIsizeOffset:], uint16(extra&^3))
+		le.PutUint16(ip.raw[InodeExtraIsizeOffset:], uint16(fs.newExtraIsize()))
 	}
 	ip.di.ExtraIsize = uint16(ip.extraLen())
 	gid := cred.Gid
@@ -873,9 +910,10 @@ func (dp *inode) Mkdir(cred *vfs.Cred, name string, mode uint32) (vfs.Vnode, err
 			return err
 		}
 		b := fs.cache.getZero(phys)
+		fs.newDirBlock(b.data)
 		fs.putRec(b.data, 0, 12, ip.ino, fs.ft(imDir), []byte("."))
-		fs.putRec(b.data, 12, fs.bsize-12, dp.ino, fs.ft(imDir), []byte(".."))
-		fs.cache.markDirty(b)
+		fs.putRec(b.data, 12, fs.dirSpace()-12, dp.ino, fs.ft(imDir), []byte(".."))
+		ip.dirDirty(b)
 		ip.setSize(uint64(fs.bsize))
 		return nil
 	})
@@ -1027,6 +1065,11 @@ func (dp *inode) unlink(name string, rmdir bool) error {
 	}
 	c.setCtime(now)
 	dp.touchDir()
+	if c.di.LinksCount == 0 {
+		if err := fs.orphanAdd(c); err != nil {
+			return err
+		}
+	}
 	if err := c.store(); err != nil {
 		return err
 	}
@@ -1163,6 +1206,11 @@ func (dp *inode) Rename(oldName string, newDir vfs.Vnode, newName string) error 
 			tgt.decLink()
 		}
 		tgt.setCtime(now)
+		if tgt.di.LinksCount == 0 {
+			if err := fs.orphanAdd(tgt); err != nil {
+				return err
+			}
+		}
 		if err := tgt.store(); err != nil {
 			return err
 		}

@@ -463,30 +463,37 @@ func TestWriteScenario(t *testing.T) {
 		t.Skip("the expected tree needs root (device nodes, chown, trusted.*)")
 	}
 	for _, fx := range writeFixtures {
-		t.Run(fx.name, func(t *testing.T) {
-			img := mkfs(t, fx.prog, fx.sizeMB, "", fx.opts...)
-			m := mountImg(t, img, false, "")
-			host := t.TempDir()
-			d := &dual{t: t, m: m, host: host}
-			bs := int(m.(*fsys).bsize)
-			scenario(t, d, bs, !fx.rev0)
-			// Our own view before unmount.
-			compareTree(t, m, host, cmpOpts{nsec: false, xattrs: !fx.rev0})
-			if err := m.Unmount(); err != nil {
-				t.Fatal(err)
-			}
-			e2fsck(t, img)
-			// Remount: still the same, and clean.
-			m2 := mountImg(t, img, true, "")
-			compareTree(t, m2, host, cmpOpts{xattrs: !fx.rev0})
-			if !m2.Info().Clean {
-				t.Error("not clean after unmount")
-			}
-			m2.Unmount()
-			debugfsCheck(t, img, host)
-			kernelCheck(t, img, host)
-		})
+		t.Run(fx.name, func(t *testing.T) { writeScenario(t, fx) })
 	}
+}
+
+// writeScenario runs the standard changes on an empty image made as fx
+// says, then checks it with our reader, e2fsck, debugfs and the kernel.
+func writeScenario(t *testing.T, fx fixture) {
+	img := mkfs(t, fx.prog, fx.sizeMB, "", fx.opts...)
+	m := mountImg(t, img, false, "")
+	host := t.TempDir()
+	d := &dual{t: t, m: m, host: host}
+	bs := int(m.(*fsys).bsize)
+	scenario(t, d, bs, !fx.rev0)
+	// Our own view before unmount.
+	compareTree(t, m, host, cmpOpts{nsec: false, xattrs: !fx.rev0})
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if k := os.Getenv("EXT2FS_KEEP"); k != "" {
+		exec.Command("cp", img, k+"-"+fx.name+".img").Run()
+	}
+	e2fsck(t, img)
+	// Remount: still the same, and clean.
+	m2 := mountImg(t, img, true, "")
+	compareTree(t, m2, host, cmpOpts{xattrs: !fx.rev0})
+	if !m2.Info().Clean {
+		t.Error("not clean after unmount")
+	}
+	m2.Unmount()
+	debugfsCheck(t, img, host)
+	kernelCheck(t, img, host)
 }
 
 func mustReadDir(p string) []os.DirEntry {

@@ -181,6 +181,9 @@ func (ip *inode) Getxattr(name string) ([]byte, error) {
 		return nil, err
 	}
 	for _, x := range list {
+		if isSystemData(x) {
+			continue // inline data, not an attribute users see (as Linux)
+		}
 		if n, ok := x.fullName(); ok && n == name {
 			if x.index == XattrIndexPosixACLAccess || x.index == XattrIndexPosixACLDefault {
 				return aclToXattr(x.value)
@@ -201,6 +204,9 @@ func (ip *inode) Listxattr() ([]string, error) {
 	}
 	var names []string
 	for _, x := range list {
+		if isSystemData(x) {
+			continue
+		}
 		if n, ok := x.fullName(); ok {
 			names = append(names, n)
 		}
@@ -320,6 +326,9 @@ func (ip *inode) writeXattrs(list []xattr) error {
 	fs := ip.fs
 	sort.SliceStable(list, func(i, j int) bool {
 		a, b := list[i], list[j]
+		if isSystemData(a) != isSystemData(b) {
+			return isSystemData(a) // inline data must stay in the inode
+		}
 		if a.index != b.index {
 			return a.index < b.index
 		}
@@ -379,6 +388,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 		ref := le.Uint32(b.data[4:])
 		if ref > 1 {
 			le.PutUint32(b.data[4:], ref-1)
+			ip.sealXattrBlock(old, b.data)
 			fs.cache.markDirty(b)
 			old = 0 // not ours to reuse
 			ip.di.SetFileACL(0)
@@ -398,6 +408,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 			return syscall.EIO
 		}
 		copy(b.data, blockData)
+		ip.sealXattrBlock(old, b.data)
 		fs.cache.markDirty(b)
 	case blockData != nil:
 		nb, err := fs.allocBlock(ip.goal())
@@ -406,6 +417,7 @@ func (ip *inode) writeXattrs(list []xattr) error {
 		}
 		b := fs.cache.getZero(nb)
 		copy(b.data, blockData)
+		ip.sealXattrBlock(nb, b.data)
 		fs.cache.markDirty(b)
 		ip.di.SetFileACL(nb)
 		ip.addBlocks(1)

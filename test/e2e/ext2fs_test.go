@@ -240,25 +240,26 @@ func TestExt2fsReadCompare(t *testing.T) {
 	}
 }
 
-// TestExt2fsExt4ReadWriteRefused: a read-write mount of ext4 (64bit,
-// metadata_csum; extents alone are writable) fails, naming the features, and leaves nothing
-// mounted; the same image mounts with -o ro (TestExt2fsReadCompare).
+// TestExt2fsExt4ReadWriteRefused: a read-write mount of ext4 with a
+// feature the code does not write (mmp; mkfs.ext4's defaults are written)
+// fails, naming the feature, and leaves nothing mounted.
 func TestExt2fsExt4ReadWriteRefused(t *testing.T) {
 	fixture.RequireRoot(t)
-	img, _, _ := fxExt4.Build(t)
+	img := filepath.Join(t.TempDir(), "mmp.img")
+	fixture.MkfsExt(t, img, "ext4", 16, "", "-O", "mmp")
 	for _, args := range [][]string{{img}, {"-o", "rw", img}} {
 		r := fixture.Start(t, extDaemon, args, nil)
 		if r.Exit == 0 {
-			t.Fatalf("rump_ext2fs %q mounted ext4 read-write", args)
+			t.Fatalf("rump_ext2fs %q mounted ext4 with mmp read-write", args)
 		}
-		for _, feat := range []string{"64bit", "metadata_csum", "-o ro"} {
+		for _, feat := range []string{"mmp", "-o ro"} {
 			if !strings.Contains(r.Stderr, feat) {
 				t.Errorf("rump_ext2fs %q: message %q does not name %q", args, strings.TrimSpace(r.Stderr), feat)
 			}
 		}
 	}
-	if _, err := ukfs.Mount(img); err == nil || !strings.Contains(err.Error(), "metadata_csum") {
-		t.Errorf("ukfs read-write mount of ext4: %v, want a refusal naming metadata_csum", err)
+	if _, err := ukfs.Mount(img); err == nil || !strings.Contains(err.Error(), "mmp") {
+		t.Errorf("ukfs read-write mount of ext4 with mmp: %v, want a refusal naming mmp", err)
 	}
 }
 
@@ -472,9 +473,9 @@ var writeCases = []writeCase{
 	{name: "ext3-b2048", kind: "ext3", args: []string{"-b", "2048"}, sizeMiB: 128},
 	{name: "ext2-b1024-I128", kind: "ext2", args: []string{"-b", "1024", "-I", "128"}, sizeMiB: 128, inode128: true},
 	{name: "ext2-b65536", kind: "ext2", args: []string{"-b", "65536"}, sizeMiB: 256, noKernel: true},
-	// ext4 with extent-mapped files (metadata_csum and 64bit off until
-	// they are writable).
-	{name: "ext4-b1024-nocsum", kind: "ext4", args: []string{"-b", "1024", "-O", "^metadata_csum,^64bit"}, sizeMiB: 128},
+	// ext4 as mkfs.ext4 makes it (extents, flex_bg, 64bit, metadata_csum,
+	// the journal), with 1 KiB blocks so extent trees grow deeper.
+	{name: "ext4-b1024", kind: "ext4", args: []string{"-b", "1024"}, sizeMiB: 128},
 }
 
 // TestExt2fsWrite copies a tree into an empty ext2/ext3 image through the
@@ -1110,8 +1111,8 @@ func TestExt2fsUkfsCommand(t *testing.T) {
 		return out
 	}
 
-	// ext4: reads work on the read-only format; a change is refused by
-	// feature name.
+	// ext4: reads work (opened read-only); a change to an image with a
+	// feature not written (mmp) is refused by feature name.
 	img4, _, _ := fxExt4.Build(t)
 	if out := must("", "cat", img4, "small.txt"); out != "hello, world\n" {
 		t.Errorf("ukfs cat: %q", out)
@@ -1137,8 +1138,10 @@ func TestExt2fsUkfsCommand(t *testing.T) {
 	if !strings.Contains(tarOut, "orig") {
 		t.Errorf("ukfs tar: no orig in the stream")
 	}
-	if out, err := run("", "mkdir", img4, "new"); err == nil || !strings.Contains(out, "metadata_csum") {
-		t.Errorf("ukfs mkdir on ext4: %v %q, want a refusal naming metadata_csum", err, out)
+	mmp := filepath.Join(t.TempDir(), "mmp.img")
+	fixture.MkfsExt(t, mmp, "ext4", 16, "", "-O", "mmp")
+	if out, err := run("", "mkdir", mmp, "new"); err == nil || !strings.Contains(out, "mmp") {
+		t.Errorf("ukfs mkdir on ext4 with mmp: %v %q, want a refusal naming mmp", err, out)
 	}
 
 	// ext2: every changing command.
