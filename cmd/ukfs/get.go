@@ -6,6 +6,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -42,7 +44,30 @@ type getter struct {
 	links map[uint64]string
 	root  bool
 	prog  *progress
+	// cwd is the image directory descriptor the kern process is in
+	// (Fchdir), -1 when unknown.
+	cwd int
+	// jobs feeds the workers of get -R (nil: copy in line); dir counts
+	// the jobs of the directory being copied.
+	jobs chan fileJob
+	dir  *sync.WaitGroup
+	mu   sync.Mutex // e.warn and the progress, from the workers
 }
+
+// fileJob is a regular file for a worker to copy: fd is open in the
+// image, and the worker closes it.
+type fileJob struct {
+	fd          int
+	src, target string
+	a           ukfs.Stat
+	wg          *sync.WaitGroup
+}
+
+// getWorkers is how many files get -R copies at once. Extracting small
+// files is mostly the host's work (creating inodes, copying into the page
+// cache); a few files in flight let that overlap with reading the next
+// ones from the image, on another core or while one waits for the disk.
+const getWorkers = 4
 
 func runGet(e *env, opts any, args []string) error {
 	o := opts.(*getOpts)
@@ -54,7 +79,7 @@ func runGet(e *env, opts any, args []string) error {
 	if len(srcs) > 1 && !destDir {
 		return &fs.PathError{Op: "get", Path: dest, Err: syscall.ENOTDIR}
 	}
-	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0}
+	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0, cwd: -1}
 	g.prog = e.newProgress("get", func() int64 {
 		var n int64
 		for _, s := range srcs {
@@ -65,6 +90,22 @@ func runGet(e *env, opts any, args []string) error {
 		return n
 	})
 	defer g.prog.finish()
+	if o.recursive && getWorkers > 0 {
+		var wg sync.WaitGroup
+		g.jobs = make(chan fileJob)
+		for range getWorkers {
+			wg.Go(func() {
+				buf := make([]byte, copyBufSize)
+				for j := range g.jobs {
+					g.runJob(j, buf)
+				}
+			})
+		}
+		defer func() {
+			close(g.jobs)
+			wg.Wait()
+		}()
+	}
 	for _, src := range srcs {
 		target := dest
 		if destDir {
@@ -77,111 +118,285 @@ func runGet(e *env, opts any, args []string) error {
 	return nil
 }
 
+// copy copies src, a path in the image, to target.
 func (g *getter) copy(src, target string) {
 	e := g.e
 	a, err := e.fs.Proc().Lstat(src)
 	if err != nil {
 		_, err = e.fs.Lstat(src)
-		e.warn(err)
+		g.warn(err)
 		return
 	}
+	if a.IsDir() && g.o.recursive {
+		// copyDir moves the kern process into the directories it copies;
+		// the next argument, maybe relative, is looked up from here.
+		p := e.fs.Proc()
+		if home, err := p.Open(".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			defer func() {
+				p.Fchdir(home)
+				p.Close(home)
+				g.cwd = -1
+			}()
+		}
+	}
+	g.copyNode(src, src, target, &a, -1)
+}
+
+// perr names an image path in an error from the kern layer, as ukfs.FS
+// methods do ("IMAGE: PATH: reason").
+func (g *getter) perr(op, src string, err error) error {
+	return &fs.PathError{Op: op, Path: g.e.image + ": " + src, Err: err}
+}
+
+// copyNode copies the node with attributes a to target. ref names it for
+// the kern calls (a name relative to the working directory inside a tree,
+// so that each lookup is one component instead of a walk from the root);
+// src is its full path, for messages. fd, if not -1, is the node already
+// open read-only; copyNode closes it.
+func (g *getter) copyNode(ref, src, target string, a *ukfs.Stat, fd int) {
+	e := g.e
+	p := e.fs.Proc()
+	defer func() {
+		if fd >= 0 {
+			p.Close(fd)
+		}
+	}()
 	if g.o.verbose && !(a.IsDir() && !g.o.recursive) {
 		fmt.Fprintf(e.stdout, "%s:%s -> %s\n", e.image, src, target)
 	}
 	switch a.Type() {
 	case vfs.S_IFDIR:
 		if !g.o.recursive {
-			e.warn(fmt.Errorf("%s: %s: is a directory (not copied; use -R)", e.image, src))
+			g.warn(fmt.Errorf("%s: %s: is a directory (not copied; use -R)", e.image, src))
 			return
 		}
-		if fi, err := os.Lstat(target); err != nil || !fi.IsDir() {
-			// Searchable and writable while it is filled, whatever the
-			// source's mode; the mode is set afterwards.
-			if err := os.Mkdir(target, 0700); err != nil {
-				e.warn(err)
-				return
-			}
-		}
-		ents, err := e.fs.ReadDir(src)
-		if err != nil {
-			e.warn(err)
-		}
-		for _, de := range ents {
-			g.copy(join(src, de.Name()), filepath.Join(target, de.Name()))
-		}
-		if g.o.preserve {
-			g.attrs(target, &a)
-		} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^umask())); err != nil {
-			e.warn(err)
-		}
+		g.copyDir(ref, src, target, a, fd)
 	case vfs.S_IFREG:
 		if a.Nlink > 1 {
 			if first, ok := g.links[a.Ino]; ok {
 				os.Remove(target)
 				if err := os.Link(first, target); err != nil {
-					e.warn(err)
+					g.warn(err)
 				}
 				return
 			}
 		}
-		if err := g.copyFile(src, target, &a); err != nil {
-			e.warn(err)
+		if fd < 0 {
+			var err error
+			if fd, err = p.Open(ref, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				g.warn(g.perr("open", src, err))
+				return
+			}
+			defer p.Close(fd)
+		} else if g.jobs != nil && g.dir != nil && a.Nlink <= 1 {
+			// To a worker, which closes fd. A file with other links is
+			// copied here: the next link needs the copy to exist.
+			g.dir.Add(1)
+			g.jobs <- fileJob{fd: fd, src: src, target: target, a: *a, wg: g.dir}
+			fd = -1
+			return
+		}
+		if err := g.copyFile(fd, src, target, a, copyBuf); err != nil {
+			g.warn(err)
 			return
 		}
 		if a.Nlink > 1 {
 			g.links[a.Ino] = target
 		}
 		if g.o.preserve {
-			g.attrs(target, &a)
+			g.attrs(target, a)
 		}
 	case vfs.S_IFLNK:
-		t, err := e.fs.Readlink(src)
+		t, err := p.Readlink(ref)
 		if err != nil {
-			e.warn(err)
+			g.warn(g.perr("readlink", src, err))
 			return
 		}
 		os.Remove(target)
 		if err := os.Symlink(t, target); err != nil {
-			e.warn(err)
+			g.warn(err)
 			return
 		}
 		if g.o.preserve {
-			g.attrs(target, &a)
+			g.attrs(target, a)
 		}
 	case vfs.S_IFCHR, vfs.S_IFBLK, vfs.S_IFIFO:
 		if a.Type() != vfs.S_IFIFO && !g.root {
-			e.warn(fmt.Errorf("%s: %s: device node not copied (needs root)", e.image, src))
+			g.warn(fmt.Errorf("%s: %s: device node not copied (needs root)", e.image, src))
 			return
 		}
 		os.Remove(target)
 		if err := unix.Mknod(target, a.Mode&(vfs.S_IFMT|0777), int(a.Rdev)); err != nil {
-			e.warn(&fs.PathError{Op: "mknod", Path: target, Err: err})
+			g.warn(&fs.PathError{Op: "mknod", Path: target, Err: err})
 			return
 		}
 		if g.o.preserve {
-			g.attrs(target, &a)
+			g.attrs(target, a)
 		}
 	default:
-		e.warn(fmt.Errorf("%s: %s: %s not copied", e.image, src, fileType(&a)))
+		g.warn(fmt.Errorf("%s: %s: %s not copied", e.image, src, fileType(a)))
 	}
 }
 
-func (g *getter) copyFile(src, target string, a *ukfs.Stat) error {
-	in, err := g.e.fs.OpenFile(src, os.O_RDONLY, 0)
-	if err != nil {
-		return err
+// copyDir copies a directory's entries, then gives target its mode (and
+// times with -p: after the entries, whose creation changes them).
+func (g *getter) copyDir(ref, src, target string, a *ukfs.Stat, fd int) {
+	e := g.e
+	p := e.fs.Proc()
+	if fi, err := os.Lstat(target); err != nil || !fi.IsDir() {
+		// Searchable and writable while it is filled, whatever the
+		// source's mode; the mode is set afterwards (unless it already
+		// is the final one).
+		if err := os.Mkdir(target, 0700); err != nil {
+			g.warn(err)
+			return
+		}
 	}
-	defer in.Close()
+	// The directory's own files go to the workers; its mode and times
+	// are set once they are all written.
+	wg := new(sync.WaitGroup)
+	parent := g.dir
+	g.dir = wg
+	defer func() {
+		g.dir = parent
+		wg.Wait()
+		if g.o.preserve {
+			g.attrs(target, a)
+		} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^umask())); err != nil {
+			g.warn(err)
+		}
+	}()
+	if fd < 0 {
+		var err error
+		if fd, err = p.Open(ref, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			g.warn(g.perr("open", src, err))
+			return
+		}
+		defer p.Close(fd)
+	}
+	var names []string
+	for {
+		ents, err := p.Getdents(fd, 0)
+		if err != nil {
+			g.warn(g.perr("readdirent", src, err))
+			break
+		}
+		if len(ents) == 0 {
+			break
+		}
+		for _, d := range ents {
+			if d.Name != "." && d.Name != ".." {
+				names = append(names, d.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	// The entries are looked up relative to this directory: one name per
+	// lookup. A directory the caller may read but not search (no x) is
+	// left to full paths, whose lookups then fail as they should.
+	rel := p.Fchdir(fd) == nil
+	for _, name := range names {
+		full := join(src, name)
+		cref := full
+		if rel {
+			if g.cwd != fd {
+				if err := p.Fchdir(fd); err != nil {
+					cref = full
+				} else {
+					g.cwd = fd
+				}
+			}
+			if g.cwd == fd {
+				cref = name
+			}
+		}
+		g.copyChild(cref, full, filepath.Join(target, name))
+	}
+	g.cwd = -1
+}
+
+// copyChild copies one directory entry. It opens the entry first (not
+// following a symlink) and takes its attributes from the descriptor: one
+// lookup for both, where lstat then open would look it up twice. What
+// cannot be opened (a symlink, a file without read permission) is
+// looked at with lstat and handled as before.
+func (g *getter) copyChild(ref, src, target string) {
+	p := g.e.fs.Proc()
+	fd, err := p.Open(ref, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == nil {
+		a, err := p.Fstat(fd)
+		if err == nil {
+			g.copyNode(ref, src, target, &a, fd)
+			return
+		}
+		p.Close(fd)
+	}
+	a, err := p.Lstat(ref)
+	if err != nil {
+		g.warn(g.perr("lstat", src, err))
+		return
+	}
+	g.copyNode(ref, src, target, &a, -1)
+}
+
+// runJob copies a file for a worker.
+func (g *getter) runJob(j fileJob, buf []byte) {
+	defer j.wg.Done()
+	defer g.e.fs.Proc().Close(j.fd)
+	if err := g.copyFile(j.fd, j.src, j.target, &j.a, buf); err != nil {
+		g.warn(err)
+		return
+	}
+	if g.o.preserve {
+		g.attrs(j.target, &j.a)
+	}
+}
+
+// warn is e.warn for the workers too.
+func (g *getter) warn(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.e.warn(err)
+}
+
+// copyFile copies the image file open as fd to a new host file target
+// through buf. It reads the a.Size bytes the file has and no more: the
+// read that would find the end is saved, one per file (the image is
+// read-only under get, so the size cannot change); a file system that
+// returns less (a damaged file) ends the copy early, as at end of file.
+func (g *getter) copyFile(fd int, src, target string, a *ukfs.Stat, buf []byte) error {
 	// A raw descriptor, not an *os.File: os.OpenFile registers every
 	// file with the poller (an epoll_ctl and four fcntl per file), which
 	// is a third of the system calls of a get -R of small files.
-	fd, err := unix.Open(target, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, a.Mode&0777)
+	out, err := unix.Open(target, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, a.Mode&0777)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: target, Err: err}
 	}
-	out := fdWriter{fd, target}
-	_, err = copyData(out, in, g.prog)
-	if cerr := unix.Close(fd); err == nil && cerr != nil {
+	w := fdWriter{out, target}
+	p := g.e.fs.Proc()
+	for left := int64(a.Size); left > 0; {
+		b := buf[:min(int64(len(buf)), left)]
+		n, rerr := p.Read(fd, b)
+		if n > 0 {
+			if _, err = w.Write(b[:n]); err != nil {
+				break
+			}
+			left -= int64(n)
+			if g.prog != nil {
+				g.mu.Lock()
+				g.prog.add(int64(n))
+				g.mu.Unlock()
+			}
+		}
+		if rerr != nil {
+			err = g.perr("read", src, rerr)
+			break
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if cerr := unix.Close(out); err == nil && cerr != nil {
 		err = &fs.PathError{Op: "close", Path: target, Err: cerr}
 	}
 	return err
@@ -211,20 +426,19 @@ func (w fdWriter) Write(b []byte) (int, error) {
 // attrs gives target the source's owner (as root), mode and times (-p).
 // The owner goes first because chown clears set-user-ID.
 func (g *getter) attrs(target string, a *ukfs.Stat) {
-	e := g.e
 	if g.root {
 		if err := os.Lchown(target, int(a.Uid), int(a.Gid)); err != nil {
-			e.warn(err)
+			g.warn(err)
 		}
 	}
 	if a.Type() != vfs.S_IFLNK {
 		if err := unix.Chmod(target, a.Mode&07777); err != nil {
-			e.warn(&fs.PathError{Op: "chmod", Path: target, Err: err})
+			g.warn(&fs.PathError{Op: "chmod", Path: target, Err: err})
 		}
 	}
 	ts := []unix.Timespec{unix.NsecToTimespec(a.Atime.UnixNano()), unix.NsecToTimespec(a.Mtime.UnixNano())}
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, target, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		e.warn(&fs.PathError{Op: "utimes", Path: target, Err: err})
+		g.warn(&fs.PathError{Op: "utimes", Path: target, Err: err})
 	}
 }
 

@@ -92,9 +92,17 @@ func (c countedWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// copyBuf is the buffer of file copies: large, so that file data moves
-// between the image and the host in long runs.
-var copyBuf = make([]byte, 1<<20)
+// copyBufSize is the size of the buffer of file copies: large enough
+// that file data moves between the image and the host in long runs, small
+// enough to stay in the CPU's cache between the read that fills it and
+// the write that empties it. A 1 MiB buffer made writing a 512 MiB file
+// to the host more than twice as slow in system time as 64-256 KiB
+// (dd bs=1M against bs=256K on this project's test machine: 0.32 s
+// against 0.14 s of system time).
+const copyBufSize = 256 << 10
+
+// copyBuf is the buffer of file copies of the main goroutine.
+var copyBuf = make([]byte, copyBufSize)
 
 // copyData copies r to w through copyBuf, counting for p. Only Read and
 // Write are used (no ReaderFrom/WriterTo shortcuts that would bypass the
