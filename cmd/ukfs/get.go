@@ -373,33 +373,113 @@ func (g *getter) copyFile(fd int, src, target string, a *ukfs.Stat, buf []byte) 
 		return &fs.PathError{Op: "open", Path: target, Err: err}
 	}
 	w := fdWriter{out, target}
-	p := g.e.fs.Proc()
-	for left := int64(a.Size); left > 0; {
-		b := buf[:min(int64(len(buf)), left)]
-		n, rerr := p.Read(fd, b)
-		if n > 0 {
-			if _, err = w.Write(b[:n]); err != nil {
-				break
-			}
-			left -= int64(n)
-			if g.prog != nil {
-				g.mu.Lock()
-				g.prog.add(int64(n))
-				g.mu.Unlock()
-			}
-		}
-		if rerr != nil {
-			err = g.perr("read", src, rerr)
-			break
-		}
-		if n == 0 {
-			break
-		}
+	if int64(a.Size) > pipelineMin {
+		err = g.copyPipelined(fd, src, w, int64(a.Size))
+	} else {
+		err = g.copySerial(fd, src, w, int64(a.Size), buf)
 	}
 	if cerr := unix.Close(out); err == nil && cerr != nil {
 		err = &fs.PathError{Op: "close", Path: target, Err: cerr}
 	}
 	return err
+}
+
+// copySerial copies size bytes from fd to w through buf.
+func (g *getter) copySerial(fd int, src string, w fdWriter, size int64, buf []byte) error {
+	p := g.e.fs.Proc()
+	for left := size; left > 0; {
+		b := buf[:min(int64(len(buf)), left)]
+		n, err := p.Read(fd, b)
+		if n > 0 {
+			if _, err := w.Write(b[:n]); err != nil {
+				return err
+			}
+			left -= int64(n)
+			g.progress(n)
+		}
+		if err != nil {
+			return g.perr("read", src, err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// pipelineMin is the size from which a file is copied by two goroutines,
+// one reading the image while the other writes the host file: the read
+// of a cold image waits for the disk, the write is the host kernel
+// copying into its page cache, and the two then overlap instead of
+// taking turns.
+const pipelineMin = 4 * copyBufSize
+
+// copyPipelined copies size bytes from fd to w, reading ahead of the
+// writes by up to three buffers.
+func (g *getter) copyPipelined(fd int, src string, w fdWriter, size int64) error {
+	const nbuf = 4
+	type chunk struct {
+		b   []byte
+		err error
+	}
+	free := make(chan []byte, nbuf)
+	full := make(chan chunk, nbuf)
+	stop := make(chan struct{})
+	for range nbuf {
+		free <- make([]byte, copyBufSize)
+	}
+	p := g.e.fs.Proc()
+	go func() {
+		defer close(full)
+		for off := int64(0); off < size; {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			n, err := p.Pread(fd, b[:min(int64(len(b)), size-off)], off)
+			if err != nil {
+				err = g.perr("read", src, err)
+			}
+			full <- chunk{b[:n], err}
+			if err != nil || n == 0 {
+				return
+			}
+			off += int64(n)
+		}
+	}()
+	var err error
+	for c := range full {
+		if err == nil && len(c.b) > 0 {
+			if _, err = w.Write(c.b); err == nil {
+				g.progress(len(c.b))
+			}
+		}
+		if err == nil && c.err != nil {
+			err = c.err
+		}
+		if err != nil {
+			// The reader may be waiting for a free buffer: let it go
+			// and drain what it already read.
+			select {
+			case <-stop:
+			default:
+				close(stop)
+			}
+		}
+		free <- c.b[:cap(c.b)]
+	}
+	return err
+}
+
+// progress counts n bytes copied, from any goroutine.
+func (g *getter) progress(n int) {
+	if g.prog != nil {
+		g.mu.Lock()
+		g.prog.add(int64(n))
+		g.mu.Unlock()
+	}
 }
 
 // fdWriter writes to a host descriptor.
