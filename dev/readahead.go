@@ -29,8 +29,9 @@ const (
 )
 
 type raCache struct {
-	mu   sync.Mutex
-	wins []*raWin // most recently used first
+	mu    sync.Mutex
+	wins  []*raWin // most recently used first
+	spare [][]byte // buffers of evicted windows, for the next loads
 }
 
 type raWin struct {
@@ -66,22 +67,37 @@ func (c *raCache) read(p []byte, off int64, size int64, load func([]byte, int64)
 	c.mu.Unlock()
 	// Loaded without the lock, so readers of other windows do not wait;
 	// two readers missing the same window both load it, harmlessly.
-	data := make([]byte, min(raWindow, size-woff))
+	c.mu.Lock()
+	var data []byte
+	if k := len(c.spare); k > 0 {
+		data, c.spare = c.spare[k-1], c.spare[:k-1]
+	} else {
+		data = make([]byte, raWindow)
+	}
+	c.mu.Unlock()
+	data = data[:min(raWindow, size-woff)]
 	n, err := load(data, woff)
 	if err != nil && n < len(data) {
+		c.mu.Lock()
+		c.spare = append(c.spare, data[:cap(data)])
+		c.mu.Unlock()
 		return 0, false, nil // let the direct read report it
+	}
+	// Copied out before the window is shared: from then on its buffer is
+	// read only under the lock, and an eviction may hand it to a load.
+	k := 0
+	if in := off - woff; in < int64(n) {
+		k = copy(p, data[in:n])
 	}
 	w := &raWin{off: woff, data: data[:n]}
 	c.mu.Lock()
 	if len(c.wins) < raWindows {
 		c.wins = append(c.wins, nil)
+	} else {
+		c.spare = append(c.spare, c.wins[len(c.wins)-1].data[:raWindow])
 	}
 	copy(c.wins[1:], c.wins[:len(c.wins)-1])
 	c.wins[0] = w
 	c.mu.Unlock()
-	k := 0
-	if in := off - woff; in < int64(len(w.data)) {
-		k = copy(p, w.data[in:])
-	}
 	return k, true, nil
 }

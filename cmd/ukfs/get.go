@@ -6,13 +6,16 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/rumpfs/rumpfs/kern"
 	"github.com/rumpfs/rumpfs/ukfs"
 	"github.com/rumpfs/rumpfs/vfs"
 )
@@ -36,38 +39,49 @@ func init() {
 	})
 }
 
-// getter copies one tree out; links maps the inode of a file with several
-// links to its first copy, so hard links stay hard links.
+// getter copies trees out. With -R, directories are copied by a few
+// workers at once, each with a kern process of its own (its own working
+// directory and descriptors): extracting small files is mostly the host
+// kernel's work (creating inodes), and creations in different host
+// directories run in parallel where creations in one directory wait for
+// each other on its lock. A directory's mode and times are set at the
+// end, deepest first, once everything below it exists.
 type getter struct {
-	e     *env
-	o     *getOpts
+	e    *env
+	o    *getOpts
+	root bool
+	prog *progress
+	mu   sync.Mutex // warnings, -v lines, the progress, finals
+
+	// links maps the inode of a file with several links to its first
+	// copy, so hard links stay hard links; lmu is held while such a file
+	// is copied, so the next link finds the copy complete.
+	lmu   sync.Mutex
 	links map[uint64]string
-	root  bool
-	prog  *progress
-	// cwd is the image directory descriptor the kern process is in
-	// (Fchdir), -1 when unknown.
-	cwd int
-	// jobs feeds the workers of get -R (nil: copy in line); dir counts
-	// the jobs of the directory being copied.
-	jobs chan fileJob
-	dir  *sync.WaitGroup
-	mu   sync.Mutex // e.warn and the progress, from the workers
+
+	qmu     sync.Mutex
+	qcond   *sync.Cond
+	queue   []dirJob
+	closed  bool
+	pending sync.WaitGroup // directories queued and not yet copied
+	finals  []dirJob       // directories whose mode and times are due
 }
 
-// fileJob is a regular file for a worker to copy: fd is open in the
-// image, and the worker closes it.
-type fileJob struct {
-	fd          int
+// gproc is one copier: a kern process and a copy buffer.
+type gproc struct {
+	p   *kern.Proc
+	buf []byte
+}
+
+// dirJob is an image directory to copy to target.
+type dirJob struct {
 	src, target string
 	a           ukfs.Stat
-	wg          *sync.WaitGroup
+	depth       int
 }
 
-// getWorkers is how many files get -R copies at once. Extracting small
-// files is mostly the host's work (creating inodes, copying into the page
-// cache); a few files in flight let that overlap with reading the next
-// ones from the image, on another core or while one waits for the disk.
-const getWorkers = 4
+// getWorkers is how many directories get -R copies at once.
+var getWorkers = max(2, min(4, runtime.NumCPU()))
 
 func runGet(e *env, opts any, args []string) error {
 	o := opts.(*getOpts)
@@ -79,7 +93,8 @@ func runGet(e *env, opts any, args []string) error {
 	if len(srcs) > 1 && !destDir {
 		return &fs.PathError{Op: "get", Path: dest, Err: syscall.ENOTDIR}
 	}
-	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0, cwd: -1}
+	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0}
+	g.qcond = sync.NewCond(&g.qmu)
 	g.prog = e.newProgress("get", func() int64 {
 		var n int64
 		for _, s := range srcs {
@@ -90,21 +105,28 @@ func runGet(e *env, opts any, args []string) error {
 		return n
 	})
 	defer g.prog.finish()
-	if o.recursive && getWorkers > 0 {
-		var wg sync.WaitGroup
-		g.jobs = make(chan fileJob)
+	main := &gproc{p: e.fs.Proc(), buf: copyBuf}
+	var workers sync.WaitGroup
+	started := 0
+	if o.recursive {
 		for range getWorkers {
-			wg.Go(func() {
-				buf := make([]byte, copyBufSize)
-				for j := range g.jobs {
-					g.runJob(j, buf)
+			p, err := e.fs.MountPoint().NewProc(main.p.Cred())
+			if err != nil {
+				break // the main process copies what is queued
+			}
+			gp := &gproc{p: p, buf: make([]byte, copyBufSize)}
+			started++
+			workers.Go(func() {
+				defer p.Exit()
+				for {
+					j, ok := g.next()
+					if !ok {
+						return
+					}
+					g.runDir(gp, j)
 				}
 			})
 		}
-		defer func() {
-			close(g.jobs)
-			wg.Wait()
-		}()
 	}
 	for _, src := range srcs {
 		target := dest
@@ -113,33 +135,97 @@ func runGet(e *env, opts any, args []string) error {
 				target = filepath.Join(dest, base)
 			}
 		}
-		g.copy(src, target)
+		g.copy(main, src, target)
+	}
+	if o.recursive {
+		if started == 0 {
+			// No worker process could be made: the main one copies
+			// the queued directories itself.
+			for {
+				g.qmu.Lock()
+				if len(g.queue) == 0 {
+					g.qmu.Unlock()
+					break
+				}
+				g.qmu.Unlock()
+				j, _ := g.next()
+				g.runDir(main, j)
+			}
+		}
+		g.pending.Wait()
+		g.qmu.Lock()
+		g.closed = true
+		g.qcond.Broadcast()
+		g.qmu.Unlock()
+		workers.Wait()
+		// Deepest first: a parent made read-only or given its times
+		// after its children, as cp -R does on the way back up.
+		sort.SliceStable(g.finals, func(i, j int) bool { return g.finals[i].depth > g.finals[j].depth })
+		for _, d := range g.finals {
+			g.finishDir(d.target, &d.a)
+		}
 	}
 	return nil
 }
 
+// enqueue hands a directory to the workers.
+func (g *getter) enqueue(j dirJob) {
+	g.pending.Add(1)
+	g.qmu.Lock()
+	g.queue = append(g.queue, j)
+	g.qcond.Signal()
+	g.qmu.Unlock()
+}
+
+// next takes a queued directory, waiting for one; false once the copy is
+// over.
+func (g *getter) next() (dirJob, bool) {
+	g.qmu.Lock()
+	defer g.qmu.Unlock()
+	for len(g.queue) == 0 && !g.closed {
+		g.qcond.Wait()
+	}
+	if len(g.queue) == 0 {
+		return dirJob{}, false
+	}
+	j := g.queue[0]
+	g.queue = g.queue[1:]
+	return j, true
+}
+
+// runDir copies a queued directory.
+func (g *getter) runDir(gp *gproc, j dirJob) {
+	defer g.pending.Done()
+	fd, err := gp.p.Open(j.src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		g.warn(g.perr("open", j.src, err))
+		return
+	}
+	defer gp.p.Close(fd)
+	g.copyDir(gp, j.src, j.target, &j.a, fd, j.depth)
+}
+
 // copy copies src, a path in the image, to target.
-func (g *getter) copy(src, target string) {
+func (g *getter) copy(gp *gproc, src, target string) {
 	e := g.e
-	a, err := e.fs.Proc().Lstat(src)
+	a, err := gp.p.Lstat(src)
 	if err != nil {
 		_, err = e.fs.Lstat(src)
 		g.warn(err)
 		return
 	}
 	if a.IsDir() && g.o.recursive {
-		// copyDir moves the kern process into the directories it copies;
+		// copyDir moves the kern process into the directory it copies;
 		// the next argument, maybe relative, is looked up from here.
-		p := e.fs.Proc()
+		p := gp.p
 		if home, err := p.Open(".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 			defer func() {
 				p.Fchdir(home)
 				p.Close(home)
-				g.cwd = -1
 			}()
 		}
 	}
-	g.copyNode(src, src, target, &a, -1)
+	g.copyNode(gp, src, src, target, &a, -1)
 }
 
 // perr names an image path in an error from the kern layer, as ukfs.FS
@@ -148,21 +234,28 @@ func (g *getter) perr(op, src string, err error) error {
 	return &fs.PathError{Op: op, Path: g.e.image + ": " + src, Err: err}
 }
 
+// verbose prints get -v's line for one file.
+func (g *getter) verbose(src, target string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fmt.Fprintf(g.e.stdout, "%s:%s -> %s\n", g.e.image, src, target)
+}
+
 // copyNode copies the node with attributes a to target. ref names it for
 // the kern calls (a name relative to the working directory inside a tree,
 // so that each lookup is one component instead of a walk from the root);
 // src is its full path, for messages. fd, if not -1, is the node already
 // open read-only; copyNode closes it.
-func (g *getter) copyNode(ref, src, target string, a *ukfs.Stat, fd int) {
+func (g *getter) copyNode(gp *gproc, ref, src, target string, a *ukfs.Stat, fd int) {
 	e := g.e
-	p := e.fs.Proc()
+	p := gp.p
 	defer func() {
 		if fd >= 0 {
 			p.Close(fd)
 		}
 	}()
 	if g.o.verbose && !(a.IsDir() && !g.o.recursive) {
-		fmt.Fprintf(e.stdout, "%s:%s -> %s\n", e.image, src, target)
+		g.verbose(src, target)
 	}
 	switch a.Type() {
 	case vfs.S_IFDIR:
@@ -170,9 +263,18 @@ func (g *getter) copyNode(ref, src, target string, a *ukfs.Stat, fd int) {
 			g.warn(fmt.Errorf("%s: %s: is a directory (not copied; use -R)", e.image, src))
 			return
 		}
-		g.copyDir(ref, src, target, a, fd)
+		if fd < 0 {
+			var err error
+			if fd, err = p.Open(ref, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				g.warn(g.perr("open", src, err))
+				return
+			}
+		}
+		g.copyDir(gp, src, target, a, fd, 0)
 	case vfs.S_IFREG:
 		if a.Nlink > 1 {
+			g.lmu.Lock()
+			defer g.lmu.Unlock()
 			if first, ok := g.links[a.Ino]; ok {
 				os.Remove(target)
 				if err := os.Link(first, target); err != nil {
@@ -187,16 +289,8 @@ func (g *getter) copyNode(ref, src, target string, a *ukfs.Stat, fd int) {
 				g.warn(g.perr("open", src, err))
 				return
 			}
-			defer p.Close(fd)
-		} else if g.jobs != nil && g.dir != nil && a.Nlink <= 1 {
-			// To a worker, which closes fd. A file with other links is
-			// copied here: the next link needs the copy to exist.
-			g.dir.Add(1)
-			g.jobs <- fileJob{fd: fd, src: src, target: target, a: *a, wg: g.dir}
-			fd = -1
-			return
 		}
-		if err := g.copyFile(fd, src, target, a, copyBuf); err != nil {
+		if err := g.copyFile(gp, fd, src, target, a); err != nil {
 			g.warn(err)
 			return
 		}
@@ -238,42 +332,22 @@ func (g *getter) copyNode(ref, src, target string, a *ukfs.Stat, fd int) {
 	}
 }
 
-// copyDir copies a directory's entries, then gives target its mode (and
-// times with -p: after the entries, whose creation changes them).
-func (g *getter) copyDir(ref, src, target string, a *ukfs.Stat, fd int) {
-	e := g.e
-	p := e.fs.Proc()
+// copyDir creates target and copies the directory open as fd into it:
+// its files here, its subdirectories queued for the workers. target's
+// mode and times are set at the end of the get (finishDir).
+func (g *getter) copyDir(gp *gproc, src, target string, a *ukfs.Stat, fd int, depth int) {
+	p := gp.p
 	if fi, err := os.Lstat(target); err != nil || !fi.IsDir() {
 		// Searchable and writable while it is filled, whatever the
-		// source's mode; the mode is set afterwards (unless it already
-		// is the final one).
+		// source's mode.
 		if err := os.Mkdir(target, 0700); err != nil {
 			g.warn(err)
 			return
 		}
 	}
-	// The directory's own files go to the workers; its mode and times
-	// are set once they are all written.
-	wg := new(sync.WaitGroup)
-	parent := g.dir
-	g.dir = wg
-	defer func() {
-		g.dir = parent
-		wg.Wait()
-		if g.o.preserve {
-			g.attrs(target, a)
-		} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^umask())); err != nil {
-			g.warn(err)
-		}
-	}()
-	if fd < 0 {
-		var err error
-		if fd, err = p.Open(ref, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
-			g.warn(g.perr("open", src, err))
-			return
-		}
-		defer p.Close(fd)
-	}
+	g.mu.Lock()
+	g.finals = append(g.finals, dirJob{target: target, a: *a, depth: depth})
+	g.mu.Unlock()
 	var names []string
 	for {
 		ents, err := p.Getdents(fd, 0)
@@ -297,58 +371,57 @@ func (g *getter) copyDir(ref, src, target string, a *ukfs.Stat, fd int) {
 	rel := p.Fchdir(fd) == nil
 	for _, name := range names {
 		full := join(src, name)
-		cref := full
+		ref := full
 		if rel {
-			if g.cwd != fd {
-				if err := p.Fchdir(fd); err != nil {
-					cref = full
-				} else {
-					g.cwd = fd
-				}
-			}
-			if g.cwd == fd {
-				cref = name
-			}
+			ref = name
 		}
-		g.copyChild(cref, full, filepath.Join(target, name))
+		g.copyChild(gp, ref, full, join(target, name), depth) // a dirent name: no Clean needed
 	}
-	g.cwd = -1
 }
 
 // copyChild copies one directory entry. It opens the entry first (not
 // following a symlink) and takes its attributes from the descriptor: one
 // lookup for both, where lstat then open would look it up twice. What
 // cannot be opened (a symlink, a file without read permission) is
-// looked at with lstat and handled as before.
-func (g *getter) copyChild(ref, src, target string) {
-	p := g.e.fs.Proc()
+// looked at with lstat. A subdirectory is queued.
+func (g *getter) copyChild(gp *gproc, ref, src, target string, depth int) {
+	p := gp.p
 	fd, err := p.Open(ref, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	var a ukfs.Stat
 	if err == nil {
-		a, err := p.Fstat(fd)
-		if err == nil {
-			g.copyNode(ref, src, target, &a, fd)
+		if a, err = p.Fstat(fd); err != nil {
+			p.Close(fd)
+			fd = -1
+		}
+	} else {
+		fd = -1
+	}
+	if fd < 0 {
+		if a, err = p.Lstat(ref); err != nil {
+			g.warn(g.perr("lstat", src, err))
 			return
 		}
-		p.Close(fd)
 	}
-	a, err := p.Lstat(ref)
-	if err != nil {
-		g.warn(g.perr("lstat", src, err))
+	if a.IsDir() {
+		if fd >= 0 {
+			p.Close(fd)
+		}
+		if g.o.verbose {
+			g.verbose(src, target)
+		}
+		g.enqueue(dirJob{src: src, target: target, a: a, depth: depth + 1})
 		return
 	}
-	g.copyNode(ref, src, target, &a, -1)
+	g.copyNode(gp, ref, src, target, &a, fd)
 }
 
-// runJob copies a file for a worker.
-func (g *getter) runJob(j fileJob, buf []byte) {
-	defer j.wg.Done()
-	defer g.e.fs.Proc().Close(j.fd)
-	if err := g.copyFile(j.fd, j.src, j.target, &j.a, buf); err != nil {
-		g.warn(err)
-		return
-	}
+// finishDir gives a copied directory its mode (and owner and times with
+// -p).
+func (g *getter) finishDir(target string, a *ukfs.Stat) {
 	if g.o.preserve {
-		g.attrs(j.target, &j.a)
+		g.attrs(target, a)
+	} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^umask())); err != nil {
+		g.warn(err)
 	}
 }
 
@@ -364,7 +437,7 @@ func (g *getter) warn(err error) {
 // read that would find the end is saved, one per file (the image is
 // read-only under get, so the size cannot change); a file system that
 // returns less (a damaged file) ends the copy early, as at end of file.
-func (g *getter) copyFile(fd int, src, target string, a *ukfs.Stat, buf []byte) error {
+func (g *getter) copyFile(gp *gproc, fd int, src, target string, a *ukfs.Stat) error {
 	// A raw descriptor, not an *os.File: os.OpenFile registers every
 	// file with the poller (an epoll_ctl and four fcntl per file), which
 	// is a third of the system calls of a get -R of small files.
@@ -374,9 +447,9 @@ func (g *getter) copyFile(fd int, src, target string, a *ukfs.Stat, buf []byte) 
 	}
 	w := fdWriter{out, target}
 	if int64(a.Size) > pipelineMin {
-		err = g.copyPipelined(fd, src, w, int64(a.Size))
+		err = g.copyPipelined(gp, fd, src, w, int64(a.Size))
 	} else {
-		err = g.copySerial(fd, src, w, int64(a.Size), buf)
+		err = g.copySerial(gp, fd, src, w, int64(a.Size))
 	}
 	if cerr := unix.Close(out); err == nil && cerr != nil {
 		err = &fs.PathError{Op: "close", Path: target, Err: cerr}
@@ -385,8 +458,8 @@ func (g *getter) copyFile(fd int, src, target string, a *ukfs.Stat, buf []byte) 
 }
 
 // copySerial copies size bytes from fd to w through buf.
-func (g *getter) copySerial(fd int, src string, w fdWriter, size int64, buf []byte) error {
-	p := g.e.fs.Proc()
+func (g *getter) copySerial(gp *gproc, fd int, src string, w fdWriter, size int64) error {
+	p, buf := gp.p, gp.buf
 	for left := size; left > 0; {
 		b := buf[:min(int64(len(buf)), left)]
 		n, err := p.Read(fd, b)
@@ -416,7 +489,7 @@ const pipelineMin = 4 * copyBufSize
 
 // copyPipelined copies size bytes from fd to w, reading ahead of the
 // writes by up to three buffers.
-func (g *getter) copyPipelined(fd int, src string, w fdWriter, size int64) error {
+func (g *getter) copyPipelined(gp *gproc, fd int, src string, w fdWriter, size int64) error {
 	const nbuf = 4
 	type chunk struct {
 		b   []byte
@@ -428,7 +501,7 @@ func (g *getter) copyPipelined(fd int, src string, w fdWriter, size int64) error
 	for range nbuf {
 		free <- make([]byte, copyBufSize)
 	}
-	p := g.e.fs.Proc()
+	p := gp.p
 	go func() {
 		defer close(full)
 		for off := int64(0); off < size; {
