@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -196,7 +197,15 @@ func (g *getter) next() (dirJob, bool) {
 // runDir copies a queued directory.
 func (g *getter) runDir(gp *gproc, j dirJob) {
 	defer g.pending.Done()
-	fd, err := gp.p.Open(j.src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// The worker's own working directory is wherever its last directory
+	// left it: a relative SRC ("get -R img dir out") is relative to the
+	// root, where every ukfs command's process starts (get moves the main
+	// process only while it copies one argument).
+	abs := j.src
+	if !strings.HasPrefix(abs, "/") {
+		abs = "/" + abs
+	}
+	fd, err := gp.p.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		g.warn(g.perr("open", j.src, err))
 		return
