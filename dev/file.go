@@ -54,6 +54,7 @@ type fileDevice struct {
 	size      int64
 	sector    int
 	ro        bool
+	ra        *raCache // read-ahead windows of a read-only image (readahead.go)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -83,6 +84,9 @@ func openImage(path string, readOnly bool) (*fileDevice, error) {
 		return nil, err
 	}
 	d := &fileDevice{f: f, name: path, ro: readOnly, sector: 512}
+	if readOnly {
+		d.ra = &raCache{}
+	}
 	if isBlock {
 		sz, err := unix.IoctlGetUint64(int(f.Fd()), unix.BLKGETSIZE64)
 		if err != nil {
@@ -114,6 +118,14 @@ func (d *fileDevice) ReadAt(p []byte, off int64) (int, error) {
 	want := len(p)
 	if int64(want) > d.size-off {
 		p = p[:d.size-off]
+	}
+	if d.ra != nil {
+		if n, ok, err := d.ra.read(p, off, d.size, d.f.ReadAt); ok {
+			if err == nil && n < want {
+				err = io.EOF
+			}
+			return n, err
+		}
 	}
 	n, err := d.f.ReadAt(p, off) // pread: safe for concurrent use
 	if err == nil && n < want {

@@ -456,6 +456,19 @@ func (f *FS) Chmod(name string, mode fs.FileMode) error {
 	return f.perr("chmod", name, f.p.Chmod(name, UnixMode(mode)&07777))
 }
 
+// Chflags sets the BSD file flags (UF_*, SF_*; Stat.Flags) of name,
+// following a final symlink, as chflags(2). A file system keeps the
+// flags its format has (FFS all, ext2 immutable/append/nodump, FAT
+// archive/hidden/system) and drops the others: compare with Stat.
+func (f *FS) Chflags(name string, flags uint32) error {
+	return f.perr("chflags", name, f.p.Chflags(name, flags))
+}
+
+// Lchflags is Chflags on a symlink itself.
+func (f *FS) Lchflags(name string, flags uint32) error {
+	return f.perr("lchflags", name, f.p.Lchflags(name, flags))
+}
+
 // Chown changes owner and group; -1 leaves one unchanged.
 func (f *FS) Chown(name string, uid, gid int) error {
 	return f.perr("chown", name, f.p.Chown(name, uid, gid))

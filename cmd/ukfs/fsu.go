@@ -20,7 +20,7 @@ import (
 // fsuTools are fs-utils' programs (README "Utilities", plus fsu_ecp and
 // fsu_write); every ukfs command is accepted under fsu_ too.
 var fsuTools = []string{
-	"cat", "chmod", "chown", "cp", "df", "diff", "du", "ecp", "find", "get", "ln", "ls",
+	"cat", "chflags", "chmod", "chown", "cp", "df", "diff", "du", "ecp", "exec", "find", "get", "ln", "ls",
 	"mkdir", "mkfifo", "mknod", "mv", "put", "rm", "rmdir", "stat", "touch", "write",
 }
 

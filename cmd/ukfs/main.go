@@ -9,8 +9,9 @@
 // exits 2.
 //
 // Commands: info, df, ls, stat, cat, find, du, diff, tar and get read;
-// put, write, cp, mv, ln, mkdir, rm, rmdir, chmod, chown, touch, mknod
-// and mkfifo change the image (cd9660 refuses them with "read-only file
+// put, write, cp, mv, ln, mkdir, rm, rmdir, chmod, chown, chflags, touch,
+// mknod and mkfifo change the image, and exec runs a host command on a
+// copy of an image file that goes back if changed (fsu_exec) (cd9660 refuses them with "read-only file
 // system"); fsck checks it. info, df, ls, stat and find print one JSON
 // document with --json. get, put and cp take -R, -p and -v; on a terminal
 // a long get, put, cp or tar shows a progress bar on standard error.
@@ -274,6 +275,7 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var ue *usageError
+	var es exitStatus
 	switch {
 	case changing && interrupted():
 		if err != nil && err != errInterrupted && err != errFailed {
@@ -281,6 +283,8 @@ func ukfsMain(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "ukfs: %s: interrupted; the image was unmounted cleanly\n", image)
 		return 130
+	case errors.As(err, &es):
+		return int(es)
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "ukfs %s: %s\n", c.name, ue.msg)
 		cmdUsage(stderr, c, fs)

@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 var oracles = map[string]bool{
 	"xorriso": true, "sfdisk": true, "makefs": true, "mkfs.ext2": true, "e2fsck": true,
 	"mkfs.fat": true, "mcopy": true, "fsck.fat": true, "tar": true,
+	"debugfs": true, "mattrib": true,
 }
 
 // TestScripts runs testdata/*.txtar against the real ukfs binary. Fixture

@@ -22,7 +22,14 @@ type progress struct {
 }
 
 // progressDelay is how long a copy runs before the bar appears.
-const progressDelay = time.Second
+// UKFS_TEST_PROGRESS_DELAY (a Go duration) replaces it: the test suite's
+// way of seeing the bar of a copy that takes less than a second.
+var progressDelay = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("UKFS_TEST_PROGRESS_DELAY")); err == nil {
+		return d
+	}
+	return time.Second
+}()
 
 // showProgress reports whether a bar may be shown at all.
 func (e *env) showProgress() bool {
@@ -59,6 +66,10 @@ func (p *progress) add(n int64) {
 			progressbar.OptionSetWriter(os.Stderr),
 			progressbar.OptionSetDescription(p.desc),
 			progressbar.OptionShowBytes(true),
+			// The bytes copied so far and the total, not only the
+			// percentage.
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowTotalBytes(true),
 			progressbar.OptionUseIECUnits(true),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
@@ -92,9 +103,17 @@ func (c countedWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// copyBuf is the buffer of file copies: large, so that file data moves
-// between the image and the host in long runs.
-var copyBuf = make([]byte, 1<<20)
+// copyBufSize is the size of the buffer of file copies: large enough
+// that file data moves between the image and the host in long runs, small
+// enough to stay in the CPU's cache between the read that fills it and
+// the write that empties it. A 1 MiB buffer made writing a 512 MiB file
+// to the host more than twice as slow in system time as 64-256 KiB
+// (dd bs=1M against bs=256K on this project's test machine: 0.32 s
+// against 0.14 s of system time).
+const copyBufSize = 256 << 10
+
+// copyBuf is the buffer of file copies of the main goroutine.
+var copyBuf = make([]byte, copyBufSize)
 
 // copyData copies r to w through copyBuf, counting for p. Only Read and
 // Write are used (no ReaderFrom/WriterTo shortcuts that would bypass the
