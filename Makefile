@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 PREFIX  ?= /usr/local
 # NetBSD fs-utils' programs; ukfs run as fsu_X behaves as `ukfs X`
 # (cmd/ukfs/fsu.go).
-FSU_TOOLS := cat chmod chown cp df diff du ecp find get ln ls mkdir mkfifo mknod mv put rm rmdir stat touch write
+FSU_TOOLS := cat chflags chmod chown cp df diff du ecp exec find get ln ls mkdir mkfifo mknod mv put rm rmdir stat touch write
 
 .PHONY: all build test test-short vet demo bench fuzz install clean
 

@@ -238,6 +238,16 @@ func (ip *inode) writeData(p []byte, off int64) (int, error) {
 	return done, flushRun()
 }
 
+// immutable, appendOnly and frozen read EXT2_IMMUTABLE_FL and
+// EXT2_APPEND_FL, which NetBSD's ext2fs_vnops and Linux enforce as the
+// BSD SF_IMMUTABLE and SF_APPEND: an immutable file is not changed,
+// renamed, linked or removed, nor is an entry added to or removed from an
+// immutable directory; an append-only file only grows at its end, and an
+// append-only directory only gains names.
+func (ip *inode) immutable() bool  { return ip.di.Flags&FlagImmutable != 0 }
+func (ip *inode) appendOnly() bool { return ip.di.Flags&FlagAppend != 0 }
+func (ip *inode) frozen() bool     { return ip.immutable() || ip.appendOnly() }
+
 func (ip *inode) Write(p []byte, off int64) (int, error) {
 	fs := ip.fs
 	if err := fs.begin(); err != nil {
@@ -252,6 +262,9 @@ func (ip *inode) Write(p []byte, off int64) (int, error) {
 	}
 	if off < 0 {
 		return 0, syscall.EINVAL
+	}
+	if ip.immutable() || (ip.appendOnly() && uint64(off) < ip.size()) {
+		return 0, syscall.EPERM
 	}
 	if len(p) == 0 {
 		return 0, nil
@@ -402,6 +415,11 @@ func (ip *inode) Setattr(sa *vfs.SetAttr) error {
 		return err
 	}
 	defer fs.mu.Unlock()
+	// An immutable inode takes only a change of its flags (by root, which
+	// kern checks); an append-only one may not be truncated.
+	if ip.immutable() && sa.Valid&^vfs.SetFlags != 0 || ip.appendOnly() && sa.Valid&vfs.SetSize != 0 {
+		return syscall.EPERM
+	}
 	now := fs.now()
 	if sa.Valid&vfs.SetSize != 0 {
 		switch {
@@ -816,6 +834,9 @@ func (dp *inode) create(cred *vfs.Cred, name string, mode uint16, fill func(ip *
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
+	if dp.immutable() {
+		return nil, syscall.EPERM
+	}
 	if _, err := dp.lookupName([]byte(name)); err == nil {
 		return nil, syscall.EEXIST
 	} else if err != syscall.ENOENT {
@@ -976,6 +997,9 @@ func (dp *inode) Link(name string, target vfs.Vnode) error {
 	if t.di.LinksCount >= fs.linkMax() {
 		return syscall.EMLINK
 	}
+	if t.frozen() || dp.immutable() {
+		return syscall.EPERM
+	}
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -1052,6 +1076,9 @@ func (dp *inode) unlink(name string, rmdir bool) error {
 		}
 	} else if c.isDir() {
 		return syscall.EISDIR
+	}
+	if c.frozen() || dp.frozen() {
+		return syscall.EPERM
 	}
 	if err := dp.removeEntry(loc); err != nil {
 		return err
@@ -1148,6 +1175,9 @@ func (dp *inode) Rename(oldName string, newDir vfs.Vnode, newName string) error 
 		return err
 	}
 	rel = append(rel, src)
+	if src.frozen() || dp.frozen() || nd.immutable() {
+		return syscall.EPERM
+	}
 	var tgt *inode
 	tloc, err := nd.lookupName([]byte(newName))
 	switch err {
@@ -1174,6 +1204,9 @@ func (dp *inode) Rename(oldName string, newDir vfs.Vnode, newName string) error 
 		}
 	}
 	if tgt != nil {
+		if tgt.frozen() || nd.appendOnly() {
+			return syscall.EPERM
+		}
 		switch {
 		case src.isDir() && !tgt.isDir():
 			return syscall.ENOTDIR
