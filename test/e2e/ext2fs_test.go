@@ -788,18 +788,23 @@ var extPosixExcluded = map[string]string{
 	"XAttrLarge": "ext2 xattrs must fit the inode plus one block (no ea_inode): ENOSPC",
 }
 
-// TestExt2fsPosix runs go-fuse's POSIX suite on a read-write ext2 mount,
+// TestExt2fsPosix runs go-fuse's POSIX suite on read-write ext2 and ext4 mounts,
 // each case in a fresh directory; the image is clean for e2fsck after.
 func TestExt2fsPosix(t *testing.T) {
 	fixture.RequireRoot(t)
-	img := filepath.Join(t.TempDir(), "posix.img")
-	fixture.MkfsExt(t, img, "ext2", 256, "")
-	m := fixture.Mount(t, extDaemon, img)
-	fixture.RunPosix(t, m.Dir, extPosixExcluded)
-	if code := m.Unmount(t); code != 0 {
-		t.Errorf("daemon exited %d", code)
+	// ext2, and ext4 as mkfs.ext4 makes it (extent trees, metadata_csum).
+	for _, kind := range []string{"ext2", "ext4"} {
+		t.Run(kind, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "posix.img")
+			fixture.MkfsExt(t, img, kind, 256, "")
+			m := fixture.Mount(t, extDaemon, img)
+			fixture.RunPosix(t, m.Dir, extPosixExcluded)
+			if code := m.Unmount(t); code != 0 {
+				t.Errorf("daemon exited %d", code)
+			}
+			fixture.E2fsck(t, img)
+		})
 	}
-	fixture.E2fsck(t, img)
 }
 
 // TestExt2fsCrash kills the daemon with SIGKILL while files are being
