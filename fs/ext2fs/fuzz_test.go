@@ -45,6 +45,15 @@ func fuzzSeedT(f testing.TB, args []string) []byte {
 	os.WriteFile(tree+"/f", []byte("hello"), 0644)
 	os.WriteFile(tree+"/d/g", bytes.Repeat([]byte("g"), 3000), 0644)
 	os.Symlink("f", tree+"/l")
+	// Six data blocks between holes: more extents than the inode's root
+	// holds, so ext4 seeds carry a depth-1 extent tree (mke2fs -d keeps
+	// holes).
+	if sp, err := os.Create(tree + "/sparse"); err == nil {
+		for i := int64(0); i < 6; i++ {
+			sp.WriteAt(bytes.Repeat([]byte{byte('a' + i)}, 1024), i*4096)
+		}
+		sp.Close()
+	}
 	img := filepath.Join(f.TempDir(), "seed.img")
 	os.WriteFile(img, make([]byte, fuzzPad), 0644)
 	cmd := exec.Command(args[0], append(append([]string{"-q", "-F", "-N", "16"}, args[1:]...), "-d", tree, img)...)
