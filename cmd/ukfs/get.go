@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -48,11 +49,12 @@ func init() {
 // each other on its lock. A directory's mode and times are set at the
 // end, deepest first, once everything below it exists.
 type getter struct {
-	e    *env
-	o    *getOpts
-	root bool
-	prog *progress
-	mu   sync.Mutex // warnings, -v lines, the progress, finals
+	e     *env
+	o     *getOpts
+	root  bool
+	umask uint32 // read once: the mode of every directory copied is masked with it
+	prog  *progress
+	mu    sync.Mutex // warnings, -v lines, the progress, finals
 
 	// links maps the inode of a file with several links to its first
 	// copy, so hard links stay hard links; lmu is held while such a file
@@ -94,7 +96,16 @@ func runGet(e *env, opts any, args []string) error {
 	if len(srcs) > 1 && !destDir {
 		return &fs.PathError{Op: "get", Path: dest, Err: syscall.ENOTDIR}
 	}
-	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0}
+	if o.recursive && os.Getenv("GOGC") == "" {
+		// A tree of small files allocates a little per file (names,
+		// vnodes, descriptors) on a heap of a few MiB, so the default
+		// GOGC=100 collects often: at 400 a get -R of 10,000 small
+		// files to tmpfs took 7-10 ms less CPU (about 130 -> 122 ms,
+		// ext2 and ISO images) for 2-4 MiB more peak RSS (22-26 ->
+		// 25-30 MiB). An explicit GOGC still wins.
+		debug.SetGCPercent(400)
+	}
+	g := &getter{e: e, o: o, links: map[uint64]string{}, root: os.Geteuid() == 0, umask: umask()}
 	g.qcond = sync.NewCond(&g.qmu)
 	g.prog = e.newProgress("get", func() int64 {
 		var n int64
@@ -429,7 +440,7 @@ func (g *getter) copyChild(gp *gproc, ref, src, target string, depth int) {
 func (g *getter) finishDir(target string, a *ukfs.Stat) {
 	if g.o.preserve {
 		g.attrs(target, a)
-	} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^umask())); err != nil {
+	} else if err := os.Chmod(target, fs.FileMode(a.Mode&0777&^g.umask)); err != nil {
 		g.warn(err)
 	}
 }

@@ -112,6 +112,7 @@ func main() {
 // realMain runs as ukfs, or as an fs-utils tool when invoked by one of
 // their names (fsu_ls, fsu_cat, ...; see fsu.go).
 func realMain() int {
+	defer startProfile()()
 	if cmd, ok := fsuCommand(filepath.Base(os.Args[0])); ok {
 		args, err := fsuArgs(cmd, os.Args[1:])
 		if err != nil {

@@ -111,7 +111,7 @@ func (ip *inode) decode() error {
 	}
 	var full [InodeFullSize]byte
 	copy(full[:], ip.raw[:min(InodeBaseSize+extra, InodeFullSize)])
-	decodeStruct(full[:], &ip.di)
+	decodeInode(full[:], &ip.di)
 	return nil
 }
 

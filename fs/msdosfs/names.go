@@ -29,6 +29,38 @@ func decodeShort(n [11]byte, lowerBase, lowerExt bool) string {
 	if n[0] == slotE5 {
 		n[0] = 0xE5
 	}
+	// The common all-ASCII name is built in one buffer: it is decoded
+	// for every entry each time a directory is parsed (twice for most),
+	// and a rune at a time through a strings.Builder per part was most
+	// of parsing a directory of files with long names.
+	ascii := true
+	for _, c := range n {
+		ascii = ascii && c < 0x80
+	}
+	if ascii {
+		var out [12]byte
+		k := 0
+		put := func(b []byte, lower bool) {
+			end := len(b)
+			for end > 0 && b[end-1] == ' ' {
+				end--
+			}
+			for _, c := range b[:end] {
+				if lower && 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A' // unicode.ToLower of an ASCII letter
+				}
+				out[k] = c
+				k++
+			}
+		}
+		put(n[:8], lowerBase)
+		if n[8] != ' ' || n[9] != ' ' || n[10] != ' ' {
+			out[k] = '.'
+			k++
+			put(n[8:], lowerExt)
+		}
+		return string(out[:k])
+	}
 	part := func(b []byte, lower bool) string {
 		end := len(b)
 		for end > 0 && b[end-1] == ' ' {

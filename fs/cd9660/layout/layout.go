@@ -73,7 +73,49 @@ func (b Both32) BE() uint32 { return binary.BigEndian.Uint32(b[4:8]) }
 func (b Both32) Consistent() bool { return b.LE() == b.BE() }
 
 // decode fills v (a pointer to a fixed-size struct) from the start of b.
+//
+// The records decoded once per directory entry (the record header and
+// the Rock Ridge entries every file has) are copied field by field:
+// binary.Decode walks the struct by reflection, which was a third of the
+// CPU time of extracting a tree of 10,000 small files (ukfs get -R).
+// Their fields are all bytes, so the copy is the same as binary.Decode's.
 func decode(b []byte, v any) error {
+	switch v := v.(type) {
+	case *DirectoryRecordHeader:
+		if len(b) < DirectoryRecordSize {
+			return ErrShort
+		}
+		v.Length, v.ExtAttrLength = b[0], b[1]
+		copy(v.Extent[:], b[2:10])
+		copy(v.DataLength[:], b[10:18])
+		copy(v.Recorded[:], b[18:25])
+		v.Flags, v.FileUnitSize, v.InterleaveGap = b[25], b[26], b[27]
+		copy(v.VolumeSeq[:], b[28:32])
+		v.NameLen = b[32]
+		return nil
+	case *SUSPHeader:
+		if len(b) < 4 {
+			return ErrShort
+		}
+		decodeSUSP(b, v)
+		return nil
+	case *PX:
+		if len(b) < PXSize110 {
+			return ErrShort
+		}
+		decodeSUSP(b, &v.SUSPHeader)
+		copy(v.Mode[:], b[4:12])
+		copy(v.Nlink[:], b[12:20])
+		copy(v.Uid[:], b[20:28])
+		copy(v.Gid[:], b[28:36])
+		return nil
+	case *PXSerial:
+		if len(b) < 8 {
+			return ErrShort
+		}
+		copy(v.Ino[:], b[:8])
+		return nil
+	}
 	if len(b) < binary.Size(v) {
 		return ErrShort
 	}
@@ -85,4 +127,10 @@ func decode(b []byte, v any) error {
 // (spaces, and NULs some authoring tools use).
 func TrimID(b []byte) string {
 	return string(bytes.TrimRight(b, " \x00"))
+}
+
+// decodeSUSP fills h from the first 4 bytes of b.
+func decodeSUSP(b []byte, h *SUSPHeader) {
+	h.Sig = [2]byte{b[0], b[1]}
+	h.Length, h.Version = b[2], b[3]
 }
