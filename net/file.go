@@ -422,7 +422,9 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		return 0, syscall.EIO
 	}
 	defer ex.wunlock()
-	n, err := vfs.VOP_WRITE(ex.m, f.vn, p, off)
+	// The attach's credentials are the opener's (NetBSD's vn_write hands
+	// fp->f_cred down): FFS judges its minfree reserve by them.
+	n, err := vfs.VOP_WRITECRED(ex.m, f.vn, f.c.cred(), p, off)
 	return n, errno(err)
 }
 

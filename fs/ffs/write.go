@@ -89,9 +89,9 @@ func (n *node) realloc(lbn, oldSize, newSize int64) error {
 	var nb int64
 	var err error
 	if nc == g.frag {
-		nb, err = m.allocBlock(0, g.dtog(old), n.uid)
+		nb, err = m.allocBlock(0, g.dtog(old), n.allocUID())
 	} else {
-		nb, err = m.allocFrags(nc, g.dtog(old), n.uid)
+		nb, err = m.allocFrags(nc, g.dtog(old), n.allocUID())
 	}
 	if err != nil {
 		return err
@@ -139,10 +139,10 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 		var b int64
 		var err error
 		if size >= g.bsize {
-			b, err = m.allocBlock(pref, n.cg(), n.uid)
+			b, err = m.allocBlock(pref, n.cg(), n.allocUID())
 			size = g.bsize
 		} else {
-			b, err = m.allocFrags(size>>g.fshift, n.cg(), n.uid)
+			b, err = m.allocFrags(size>>g.fshift, n.cg(), n.allocUID())
 		}
 		if err != nil {
 			return 0, false, err
@@ -161,7 +161,7 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 	hint := (n.cg() + 1 + sect) % g.ncg
 	top := n.ib[level]
 	if top == 0 {
-		b, err := m.allocBlock(0, hint, n.uid)
+		b, err := m.allocBlock(0, hint, n.allocUID())
 		if err != nil {
 			return 0, false, err
 		}
@@ -192,7 +192,7 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 				}
 			}
 		}
-		nb, err := m.allocBlock(pref, hint, n.uid)
+		nb, err := m.allocBlock(pref, hint, n.allocUID())
 		if err != nil {
 			return 0, false, err
 		}
@@ -604,12 +604,38 @@ func (m *mount) end() {
 	m.mu.Unlock()
 }
 
+// allocUID is whose minfree reserve an allocation for n is judged by:
+// the writer's uid during WriteCred, else the file's owner (a Write
+// without credentials, and metadata such as directory blocks).
+func (n *node) allocUID() uint32 {
+	if n.m.hasWriter {
+		return n.m.writer
+	}
+	return n.uid
+}
+
+// WriteCred is Write on behalf of cred, the credentials the file was
+// opened with: as in NetBSD (ffs_alloc's kauth_authorize_system test on
+// the write's cred), a non-root writer gets ENOSPC once only the minfree
+// reserve is left, whoever owns the file.
+func (n *node) WriteCred(cred *vfs.Cred, p []byte, off int64) (int, error) {
+	return n.write(cred, p, off)
+}
+
 func (n *node) Write(p []byte, off int64) (int, error) {
+	return n.write(nil, p, off)
+}
+
+func (n *node) write(cred *vfs.Cred, p []byte, off int64) (int, error) {
 	m := n.m
 	if err := m.begin(); err != nil {
 		return 0, err
 	}
 	defer m.end()
+	if cred != nil {
+		m.writer, m.hasWriter = cred.Uid, true
+		defer func() { m.hasWriter = false }()
+	}
 	switch {
 	case n.isDir():
 		return 0, syscall.EISDIR
