@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // file or its own; root still writes to either.
 func TestFFSMinfreeByOpener(t *testing.T) {
 	fixture.RequireRoot(t)
-	fixture.Require(t, "dd", "fls", "icat")
+	fixture.Require(t, "dd", "fallocate", "fls", "icat")
 	img := filepath.Join(t.TempDir(), "minfree.img")
 	fixture.MakeFFS(t, img, t.TempDir(), "version=1,bsize=8192,fsize=1024,minfree=10", "le", "8m", "-f", "200")
 	mt := fixture.Mount(t, ffsDaemon, img, "-o", "allow_other")
@@ -67,6 +68,14 @@ func TestFFSMinfreeByOpener(t *testing.T) {
 	userSize := fi.Size()
 	if userSize < 5<<20 {
 		t.Fatalf("the user wrote only %d bytes before ENOSPC", userSize)
+	}
+
+	// posix_fallocate by the user grows the file by writing zeros in the
+	// daemon (FALLOCATE): the opener's credentials hold there too.
+	fa := exec.Command("fallocate", "-l", strconv.FormatInt(userSize+1<<20, 10), pub)
+	fa.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	if out, err := fa.CombinedOutput(); err == nil || !strings.Contains(string(out), "No space left") {
+		t.Fatalf("uid 1000 fallocate in the reserve: %v, want ENOSPC\n%s", err, out)
 	}
 
 	// Root, as opener, may write into the reserve.
