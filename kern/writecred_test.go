@@ -6,7 +6,8 @@ import (
 	"syscall"
 	"testing"
 
-	_ "github.com/rumpfs/rumpfs/fs/ffs"
+	"github.com/rumpfs/rumpfs/dev"
+	"github.com/rumpfs/rumpfs/fs/ffs"
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
@@ -30,17 +31,22 @@ func TestWriteCredMinfree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mp.Unmount()
+	t.Cleanup(func() {
+		if err := mp.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+		checkFFS(t, img)
+	})
 	root, err := mp.NewProc(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer root.Exit()
+	t.Cleanup(root.Exit)
 	user, err := mp.NewProc(&vfs.Cred{Uid: 1000, Gid: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer user.Exit()
+	t.Cleanup(user.Exit)
 	fd, err := root.Open("/pub", syscall.O_CREAT|syscall.O_WRONLY, 0666)
 	wantErr(t, "create /pub", err, nil)
 	root.Close(fd)
@@ -69,4 +75,18 @@ func TestWriteCredMinfree(t *testing.T) {
 	_, err = root.Write(rfd, chunk)
 	wantErr(t, "root writing into the reserve", err, nil)
 	root.Close(rfd)
+}
+
+// checkFFS runs the FFS checker (ukfs fsck's) on img.
+func checkFFS(t *testing.T, img string) {
+	t.Helper()
+	d, err := dev.Open(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := ffs.Check(d, ffs.CheckOptions{})
+	if err != nil || !r.Clean() {
+		t.Fatalf("fsck %s: %v %+v", img, err, r)
+	}
 }
