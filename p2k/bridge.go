@@ -451,7 +451,16 @@ func (b *Bridge) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.A
 	if err := b.checkSetattr(&a, c, &sa, in, allNow); err != nil {
 		return b.status("setattr", err)
 	}
-	if err := vfs.VOP_SETATTR(b.m, n.vn, &sa); err != nil {
+	// ftruncate runs with the opener's credentials, truncate(2) with the
+	// caller's (NetBSD's sys_ftruncate passes fp->f_cred): FFS judges a
+	// growing tail against its minfree reserve by them.
+	cred := &c.Cred
+	if in.Valid&fuse.FATTR_FH != 0 {
+		if h := b.handle(in.Fh); h != nil && h.cred != nil {
+			cred = h.cred
+		}
+	}
+	if err := vfs.VOP_SETATTRCRED(b.m, n.vn, cred, &sa); err != nil {
 		return b.status("setattr", err)
 	}
 	a, err = n.vn.Getattr()

@@ -280,6 +280,15 @@ type CredWriter interface {
 	WriteCred(cred *Cred, p []byte, off int64) (int, error)
 }
 
+// CredSetattrer is a Setattrer that also takes the caller's credentials
+// (NetBSD's VOP_SETATTR carries a kauth_cred_t; ftruncate passes the
+// opener's fp->f_cred): FFS judges its minfree reserve by them when a
+// truncate that extends the file grows its last fragment. Optional;
+// VOP_SETATTRCRED falls back to Setattr.
+type CredSetattrer interface {
+	SetattrCred(cred *Cred, sa *SetAttr) error
+}
+
 // Setattrer changes attributes (chmod, chown, truncate, utimes, chflags).
 type Setattrer interface {
 	Setattr(sa *SetAttr) error

@@ -40,6 +40,15 @@ func VOP_SETATTR(m Mount, vn Vnode, sa *SetAttr) error {
 	return lacks(m)
 }
 
+// VOP_SETATTRCRED is VOP_SETATTR on behalf of cred; a file system without
+// CredSetattrer (or a nil cred) gets a plain Setattr.
+func VOP_SETATTRCRED(m Mount, vn Vnode, cred *Cred, sa *SetAttr) error {
+	if s, ok := vn.(CredSetattrer); ok && cred != nil {
+		return s.SetattrCred(cred, sa)
+	}
+	return VOP_SETATTR(m, vn, sa)
+}
+
 // VOP_CREATE makes a regular file.
 func VOP_CREATE(m Mount, dir Vnode, cred *Cred, name string, mode uint32) (Vnode, error) {
 	if c, ok := dir.(Creator); ok {

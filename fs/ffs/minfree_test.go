@@ -25,6 +25,14 @@ func TestMinfreeByOpener(t *testing.T) {
 	user := &vfs.Cred{Uid: 1000, Gid: 1000}
 	root := mustWalk(t, m, ".")
 
+	// A one-fragment file, for growing its tail by truncate later.
+	tail, err := root.Create(vfs.RootCred, "tail", 0666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tail.(vfs.Writer).Write(make([]byte, 1024), 0); err != nil {
+		t.Fatal(err)
+	}
 	pub, err := root.Create(vfs.RootCred, "public", 0666)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +65,19 @@ func TestMinfreeByOpener(t *testing.T) {
 	}
 	off += int64(len(chunk))
 
+	// ftruncate growing the tail fragment allocates: the user is
+	// refused, root is not.
+	grow := &vfs.SetAttr{Valid: vfs.SetSize, Size: 4096}
+	if err := vfs.VOP_SETATTRCRED(m, tail, user, grow); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("user truncate growing a tail in the reserve: %v, want ENOSPC", err)
+	}
+	if err := vfs.VOP_SETATTRCRED(m, tail, vfs.RootCred, grow); err != nil {
+		t.Fatalf("root truncate growing a tail in the reserve: %v", err)
+	}
+	if a, _ := tail.Getattr(); a.Size != 4096 || a.Blocks != 8 {
+		t.Fatalf("tail after root's truncate: size %d blocks %d, want 4096 and 8", a.Size, a.Blocks)
+	}
+
 	// A user's own file: the user is refused, root (as opener) is not.
 	own, err := root.Create(user, "own", 0644)
 	if err != nil {
@@ -73,6 +94,7 @@ func TestMinfreeByOpener(t *testing.T) {
 	}
 	own.Rele()
 	pub.Rele()
+	tail.Rele()
 	root.Rele()
 	if err := m.Unmount(); err != nil {
 		t.Fatal(err)

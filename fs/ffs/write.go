@@ -82,6 +82,11 @@ func (n *node) realloc(lbn, oldSize, newSize int64) error {
 	g := m.g
 	old := n.db[lbn]
 	oc, nc := oldSize>>g.fshift, newSize>>g.fshift
+	// The reserve is judged before growing in place too, as NetBSD's
+	// ffs_realloccg tests freespace(fs, fs_minfree) before ffs_fragextend.
+	if !m.reserveOK(n.allocUID(), nc-oc) {
+		return syscall.ENOSPC
+	}
 	if m.extendInPlace(old, oc, nc) {
 		n.blocks += (nc - oc) * (g.fsize / layout.DEV_BSIZE)
 		return n.writeDev(make([]byte, newSize-oldSize), (old+oc)<<g.fshift)
@@ -664,12 +669,27 @@ func (n *node) write(cred *vfs.Cred, p []byte, off int64) (int, error) {
 	return k, err
 }
 
+// SetattrCred is Setattr on behalf of cred: a truncate that extends the
+// file may grow its last fragment, and that allocation is judged by
+// cred against the minfree reserve, as a write's is.
+func (n *node) SetattrCred(cred *vfs.Cred, sa *vfs.SetAttr) error {
+	return n.setattr(cred, sa)
+}
+
 func (n *node) Setattr(sa *vfs.SetAttr) error {
+	return n.setattr(nil, sa)
+}
+
+func (n *node) setattr(cred *vfs.Cred, sa *vfs.SetAttr) error {
 	m := n.m
 	if err := m.begin(); err != nil {
 		return err
 	}
 	defer m.end()
+	if cred != nil {
+		m.writer, m.hasWriter = cred.Uid, true
+		defer func() { m.hasWriter = false }()
+	}
 	if n.freed {
 		return syscall.ESTALE
 	}

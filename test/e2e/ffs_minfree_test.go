@@ -19,7 +19,7 @@ import (
 // file or its own; root still writes to either.
 func TestFFSMinfreeByOpener(t *testing.T) {
 	fixture.RequireRoot(t)
-	fixture.Require(t, "dd", "fallocate", "fls", "icat")
+	fixture.Require(t, "dd", "fallocate", "truncate", "fls", "icat")
 	img := filepath.Join(t.TempDir(), "minfree.img")
 	fixture.MakeFFS(t, img, t.TempDir(), "version=1,bsize=8192,fsize=1024,minfree=10", "le", "8m", "-f", "200")
 	mt := fixture.Mount(t, ffsDaemon, img, "-o", "allow_other")
@@ -37,6 +37,15 @@ func TestFFSMinfreeByOpener(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(pub, 0666); err != nil {
+		t.Fatal(err)
+	}
+
+	// A one-fragment file whose tail a truncate will grow.
+	tailPath := mt.Path("tail")
+	if err := os.WriteFile(tailPath, make([]byte, 1024), 0666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tailPath, 0666); err != nil {
 		t.Fatal(err)
 	}
 
@@ -78,6 +87,17 @@ func TestFFSMinfreeByOpener(t *testing.T) {
 		t.Fatalf("uid 1000 fallocate in the reserve: %v, want ENOSPC\n%s", err, out)
 	}
 
+	// truncate(1) growing the tail fragment (ftruncate: SETATTR with the
+	// opener's handle) is refused to the user too, allowed to root.
+	tr := exec.Command("truncate", "-s", "4096", tailPath)
+	tr.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	if out, err := tr.CombinedOutput(); err == nil || !strings.Contains(string(out), "No space left") {
+		t.Fatalf("uid 1000 truncate growing a tail in the reserve: %v, want ENOSPC\n%s", err, out)
+	}
+	if err := os.Truncate(tailPath, 4096); err != nil {
+		t.Fatalf("root truncate growing a tail in the reserve: %v", err)
+	}
+
 	// Root, as opener, may write into the reserve.
 	f, err := os.OpenFile(pub, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -113,7 +133,7 @@ func TestFFSMinfreeByOpener(t *testing.T) {
 	for _, want := range []struct {
 		name string
 		size int64
-	}{{"public", userSize + 64<<10}, {"own", 8192}} {
+	}{{"public", userSize + 64<<10}, {"own", 8192}, {"tail", 4096}} {
 		ino := ""
 		for _, l := range strings.Split(ls, "\n") {
 			if strings.HasSuffix(l, "\t"+want.name) {
