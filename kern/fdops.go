@@ -114,7 +114,10 @@ func (p *Proc) write(f *file, b []byte, off int64) (int, int64, error) {
 	if len(b) == 0 {
 		return 0, off, nil
 	}
-	n, err := vfs.VOP_WRITE(p.mp.Mount, f.vn, b, off)
+	// The writer's credentials go down for FFS's minfree reserve. NetBSD
+	// uses the opener's (fp->f_cred); a Proc's fd is used by the process
+	// that opened it, whose credentials are these.
+	n, err := vfs.VOP_WRITECRED(p.mp.Mount, f.vn, cred, b, off)
 	if n > 0 && !cred.IsRoot() && a.Mode&(vfs.S_ISUID|vfs.S_ISGID) != 0 {
 		// Writing by an unprivileged process drops set-user-ID and
 		// set-group-ID (when group-executable), so a modified program

@@ -305,7 +305,9 @@ func (f *file) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	if sa.Valid == 0 {
 		return nil // a ctime-only request: nothing the vfs can set
 	}
-	return errno(vfs.VOP_SETATTR(ex.m, f.vn, sa))
+	// With the attach's credentials: a size that grows the last fragment
+	// is judged by them against FFS's minfree reserve.
+	return errno(vfs.VOP_SETATTRCRED(ex.m, f.vn, cred, sa))
 }
 
 // Close implements p9.File: the fid is gone, give back its reference.
@@ -422,7 +424,9 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		return 0, syscall.EIO
 	}
 	defer ex.wunlock()
-	n, err := vfs.VOP_WRITE(ex.m, f.vn, p, off)
+	// The attach's credentials are the opener's (NetBSD's vn_write hands
+	// fp->f_cred down): FFS judges its minfree reserve by them.
+	n, err := vfs.VOP_WRITECRED(ex.m, f.vn, f.c.cred(), p, off)
 	return n, errno(err)
 }
 

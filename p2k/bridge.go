@@ -86,6 +86,11 @@ type handle struct {
 	n     *node
 	flags uint32
 	dir   bool
+	// cred is whom the file was opened by: writes through the handle run
+	// with it, as NetBSD's vn_write passes fp->f_cred to VOP_WRITE (FFS
+	// keeps its minfree reserve from non-root openers by it). A FUSE
+	// WRITE's own caller is not the writer for page-cache writebacks.
+	cred *vfs.Cred
 }
 
 // NewBridge makes a bridge for m. It takes one reference on the root,
@@ -446,7 +451,16 @@ func (b *Bridge) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.A
 	if err := b.checkSetattr(&a, c, &sa, in, allNow); err != nil {
 		return b.status("setattr", err)
 	}
-	if err := vfs.VOP_SETATTR(b.m, n.vn, &sa); err != nil {
+	// ftruncate runs with the opener's credentials, truncate(2) with the
+	// caller's (NetBSD's sys_ftruncate passes fp->f_cred): FFS judges a
+	// growing tail against its minfree reserve by them.
+	cred := &c.Cred
+	if in.Valid&fuse.FATTR_FH != 0 {
+		if h := b.handle(in.Fh); h != nil && h.cred != nil {
+			cred = h.cred
+		}
+	}
+	if err := vfs.VOP_SETATTRCRED(b.m, n.vn, cred, &sa); err != nil {
 		return b.status("setattr", err)
 	}
 	a, err = n.vn.Getattr()
@@ -870,12 +884,17 @@ func (b *Bridge) checkRename(odir *node, oa *vfs.Attr, oldName string, ndir *nod
 
 // ---- files ----
 
-func (b *Bridge) newHandle(n *node, flags uint32, dir bool) uint64 {
+func (b *Bridge) newHandle(n *node, flags uint32, dir bool, c *credential) uint64 {
 	b.nodes.open(n)
+	h := &handle{n: n, flags: flags, dir: dir}
+	if c != nil && !dir {
+		cr := c.Cred // a copy: the credential is the request's
+		h.cred = &cr
+	}
 	b.hmu.Lock()
 	fh := b.nextFh
 	b.nextFh++
-	b.handles[fh] = &handle{n: n, flags: flags, dir: dir}
+	b.handles[fh] = h
 	b.hmu.Unlock()
 	return fh
 }
@@ -953,7 +972,7 @@ func (b *Bridge) openNode(n *node, flags uint32, c *credential) (uint64, error) 
 	if err := vfs.VOP_OPEN(n.vn, int(flags)); err != nil {
 		return 0, err
 	}
-	return b.newHandle(n, flags, false), nil
+	return b.newHandle(n, flags, false, c), nil
 }
 
 func (b *Bridge) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) (st fuse.Status) {
@@ -1026,7 +1045,7 @@ func (b *Bridge) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, 
 		rele(b.nodes.forget(n.id, 1))
 		return b.status("create", err)
 	}
-	out.Fh = b.newHandle(n, in.Flags, false)
+	out.Fh = b.newHandle(n, in.Flags, false, c)
 	out.OpenFlags = b.openFlags()
 	return fuse.OK
 }
@@ -1079,7 +1098,8 @@ func (b *Bridge) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (w
 		return 0, st
 	}
 	off := int64(in.Offset)
-	if h := b.handle(in.Fh); h != nil && h.flags&syscall.O_APPEND != 0 && in.WriteFlags&fuse.WRITE_CACHE == 0 {
+	h := b.handle(in.Fh)
+	if h != nil && h.flags&syscall.O_APPEND != 0 && in.WriteFlags&fuse.WRITE_CACHE == 0 {
 		// O_APPEND: the end of file is ours to know (the kernel's idea of
 		// the size may be stale); the writer lock makes "find the end,
 		// write there" atomic. Page-cache writebacks keep their offset.
@@ -1092,9 +1112,10 @@ func (b *Bridge) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (w
 	if off < 0 {
 		return 0, fuse.EINVAL
 	}
+	cred := b.writeCred(h, &in.Caller)
 	total := 0
 	for total < len(data) {
-		k, err := vfs.VOP_WRITE(b.m, n.vn, data[total:], off+int64(total))
+		k, err := vfs.VOP_WRITECRED(b.m, n.vn, cred, data[total:], off+int64(total))
 		total += k
 		if err != nil {
 			if total > 0 {
@@ -1107,6 +1128,15 @@ func (b *Bridge) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (w
 		}
 	}
 	return uint32(total), fuse.OK
+}
+
+// writeCred is whom a write through h runs as: the opener (NetBSD's
+// fp->f_cred), or, for a request without a known handle, its caller.
+func (b *Bridge) writeCred(h *handle, caller *fuse.Caller) *vfs.Cred {
+	if h != nil && h.cred != nil {
+		return h.cred
+	}
+	return &b.cred(caller).Cred
 }
 
 func (b *Bridge) Flush(cancel <-chan struct{}, in *fuse.FlushIn) (st fuse.Status) {
@@ -1199,10 +1229,11 @@ func (b *Bridge) Fallocate(cancel <-chan struct{}, in *fuse.FallocateIn) (st fus
 	if in.Mode&keepSize != 0 {
 		return fuse.Status(syscall.EOPNOTSUPP)
 	}
+	cred := b.writeCred(b.handle(in.Fh), &in.Caller)
 	zero := make([]byte, min(end-a.Size, 1<<20))
 	for off := a.Size; off < end; {
 		chunk := zero[:min(uint64(len(zero)), end-off)]
-		k, err := vfs.VOP_WRITE(b.m, n.vn, chunk, int64(off))
+		k, err := vfs.VOP_WRITECRED(b.m, n.vn, cred, chunk, int64(off))
 		if err != nil {
 			return b.status("fallocate", err)
 		}
@@ -1240,7 +1271,7 @@ func (b *Bridge) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.Open
 	if err := vfs.VOP_OPEN(n.vn, int(in.Flags)); err != nil {
 		return b.status("opendir", err)
 	}
-	out.Fh = b.newHandle(n, in.Flags, true)
+	out.Fh = b.newHandle(n, in.Flags, true, nil)
 	if b.cfg.KeepCache && !b.cfg.DirectIO {
 		// The kernel may cache listings: it invalidates them itself on
 		// every change it makes, and it makes them all.

@@ -142,6 +142,16 @@ func fuseOptions(cfg Config, fl MountFlags) *fuse.MountOptions {
 		EnableSymlinkCaching: cfg.EntryTimeout > 0,
 		// O_TRUNC comes with OPEN (one request, our permission check),
 		// READDIRPLUS only when the kernel expects lookups to follow.
+		//
+		// Not CAP_WRITEBACK_CACHE: it does not batch small files. With it
+		// close(2) still writes the file's dirty pages synchronously
+		// (fuse_flush runs write_inode_now even with FOPEN_NOFLUSH) and
+		// adds a SETATTR for the kernel's mtime, so `cp -r` of 3,000
+		// small files took 720-730 ms against 600-625 ms without
+		// (Linux 6.18). Not CAP_HANDLE_KILLPRIV_V2 either: the kernel
+		// still asks GETXATTR security.capability before the first write
+		// of each new inode (S_NOSEC is only set after that check), so it
+		// saves no round trip and would move set-id clearing here.
 		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO,
 		Logger:            log.New(logWriter{cfg.Logf}, "", 0),
 		// Replies are built from memory (ReadResultData); splicing buys

@@ -271,6 +271,24 @@ type Writer interface {
 	Write(p []byte, off int64) (int, error)
 }
 
+// CredWriter is a Writer that also takes the credentials the file was
+// opened with, as NetBSD's VOP_WRITE carries the opener's kauth_cred_t
+// (vn_write passes fp->f_cred): FFS judges its minfree reserve by them
+// rather than by the file's owner. Optional; VOP_WRITECRED falls back to
+// Write.
+type CredWriter interface {
+	WriteCred(cred *Cred, p []byte, off int64) (int, error)
+}
+
+// CredSetattrer is a Setattrer that also takes the caller's credentials
+// (NetBSD's VOP_SETATTR carries a kauth_cred_t; ftruncate passes the
+// opener's fp->f_cred): FFS judges its minfree reserve by them when a
+// truncate that extends the file grows its last fragment. Optional;
+// VOP_SETATTRCRED falls back to Setattr.
+type CredSetattrer interface {
+	SetattrCred(cred *Cred, sa *SetAttr) error
+}
+
 // Setattrer changes attributes (chmod, chown, truncate, utimes, chflags).
 type Setattrer interface {
 	Setattr(sa *SetAttr) error

@@ -22,12 +22,31 @@ func VOP_WRITE(m Mount, vn Vnode, p []byte, off int64) (int, error) {
 	return 0, lacks(m)
 }
 
+// VOP_WRITECRED writes p at off on behalf of cred, the credentials the
+// file was opened with; a file system without CredWriter gets a plain
+// Write. A nil cred is a plain Write too.
+func VOP_WRITECRED(m Mount, vn Vnode, cred *Cred, p []byte, off int64) (int, error) {
+	if w, ok := vn.(CredWriter); ok && cred != nil {
+		return w.WriteCred(cred, p, off)
+	}
+	return VOP_WRITE(m, vn, p, off)
+}
+
 // VOP_SETATTR changes attributes.
 func VOP_SETATTR(m Mount, vn Vnode, sa *SetAttr) error {
 	if s, ok := vn.(Setattrer); ok {
 		return s.Setattr(sa)
 	}
 	return lacks(m)
+}
+
+// VOP_SETATTRCRED is VOP_SETATTR on behalf of cred; a file system without
+// CredSetattrer (or a nil cred) gets a plain Setattr.
+func VOP_SETATTRCRED(m Mount, vn Vnode, cred *Cred, sa *SetAttr) error {
+	if s, ok := vn.(CredSetattrer); ok && cred != nil {
+		return s.SetattrCred(cred, sa)
+	}
+	return VOP_SETATTR(m, vn, sa)
 }
 
 // VOP_CREATE makes a regular file.

@@ -175,8 +175,8 @@ func (m *mount) cgOrder(start int64, fn func(c int64) bool) bool {
 	return false
 }
 
-// reserveOK applies fs_minfree: only root (by the file's owner, since a
-// write carries no credentials here) may use the last minfree percent.
+// reserveOK applies fs_minfree: only root may use the last minfree
+// percent; uid is the writer's (WriteCred) or else the file's owner.
 func (m *mount) reserveOK(uid uint32, frags int64) bool {
 	if uid == 0 || m.g.minfree == 0 {
 		return m.freeFrags() >= frags

@@ -18,14 +18,19 @@ import (
 const cacheBytes = 32 << 20
 
 type mount struct {
-	g     *geom
-	d     dev.Device
-	name  string
-	cache *dev.Cache
-	ro    bool
-	opts  options
-	now   func() time.Time
-	warnf func(string, ...any)
+	g *geom
+	// writer is the uid a WriteCred in progress runs as (hasWriter
+	// set), under mu: its allocations draw on the minfree reserve only
+	// if it is root (NetBSD's ffs_alloc tests the write's cred).
+	writer    uint32
+	hasWriter bool
+	d         dev.Device
+	name      string
+	cache     *dev.Cache
+	ro        bool
+	opts      options
+	now       func() time.Time
+	warnf     func(string, ...any)
 
 	// mu serialises changes: writers hold it exclusively, readers share
 	// it. Inode fields, directory contents and the cylinder groups are

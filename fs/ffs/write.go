@@ -82,6 +82,11 @@ func (n *node) realloc(lbn, oldSize, newSize int64) error {
 	g := m.g
 	old := n.db[lbn]
 	oc, nc := oldSize>>g.fshift, newSize>>g.fshift
+	// The reserve is judged before growing in place too, as NetBSD's
+	// ffs_realloccg tests freespace(fs, fs_minfree) before ffs_fragextend.
+	if !m.reserveOK(n.allocUID(), nc-oc) {
+		return syscall.ENOSPC
+	}
 	if m.extendInPlace(old, oc, nc) {
 		n.blocks += (nc - oc) * (g.fsize / layout.DEV_BSIZE)
 		return n.writeDev(make([]byte, newSize-oldSize), (old+oc)<<g.fshift)
@@ -89,9 +94,9 @@ func (n *node) realloc(lbn, oldSize, newSize int64) error {
 	var nb int64
 	var err error
 	if nc == g.frag {
-		nb, err = m.allocBlock(0, g.dtog(old), n.uid)
+		nb, err = m.allocBlock(0, g.dtog(old), n.allocUID())
 	} else {
-		nb, err = m.allocFrags(nc, g.dtog(old), n.uid)
+		nb, err = m.allocFrags(nc, g.dtog(old), n.allocUID())
 	}
 	if err != nil {
 		return err
@@ -139,10 +144,10 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 		var b int64
 		var err error
 		if size >= g.bsize {
-			b, err = m.allocBlock(pref, n.cg(), n.uid)
+			b, err = m.allocBlock(pref, n.cg(), n.allocUID())
 			size = g.bsize
 		} else {
-			b, err = m.allocFrags(size>>g.fshift, n.cg(), n.uid)
+			b, err = m.allocFrags(size>>g.fshift, n.cg(), n.allocUID())
 		}
 		if err != nil {
 			return 0, false, err
@@ -161,7 +166,7 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 	hint := (n.cg() + 1 + sect) % g.ncg
 	top := n.ib[level]
 	if top == 0 {
-		b, err := m.allocBlock(0, hint, n.uid)
+		b, err := m.allocBlock(0, hint, n.allocUID())
 		if err != nil {
 			return 0, false, err
 		}
@@ -192,7 +197,7 @@ func (n *node) balloc(lbn, size, cover int64) (int64, bool, error) {
 				}
 			}
 		}
-		nb, err := m.allocBlock(pref, hint, n.uid)
+		nb, err := m.allocBlock(pref, hint, n.allocUID())
 		if err != nil {
 			return 0, false, err
 		}
@@ -604,12 +609,38 @@ func (m *mount) end() {
 	m.mu.Unlock()
 }
 
+// allocUID is whose minfree reserve an allocation for n is judged by:
+// the writer's uid during WriteCred, else the file's owner (a Write
+// without credentials, and metadata such as directory blocks).
+func (n *node) allocUID() uint32 {
+	if n.m.hasWriter {
+		return n.m.writer
+	}
+	return n.uid
+}
+
+// WriteCred is Write on behalf of cred, the credentials the file was
+// opened with: as in NetBSD (ffs_alloc's kauth_authorize_system test on
+// the write's cred), a non-root writer gets ENOSPC once only the minfree
+// reserve is left, whoever owns the file.
+func (n *node) WriteCred(cred *vfs.Cred, p []byte, off int64) (int, error) {
+	return n.write(cred, p, off)
+}
+
 func (n *node) Write(p []byte, off int64) (int, error) {
+	return n.write(nil, p, off)
+}
+
+func (n *node) write(cred *vfs.Cred, p []byte, off int64) (int, error) {
 	m := n.m
 	if err := m.begin(); err != nil {
 		return 0, err
 	}
 	defer m.end()
+	if cred != nil {
+		m.writer, m.hasWriter = cred.Uid, true
+		defer func() { m.hasWriter = false }()
+	}
 	switch {
 	case n.isDir():
 		return 0, syscall.EISDIR
@@ -638,12 +669,27 @@ func (n *node) Write(p []byte, off int64) (int, error) {
 	return k, err
 }
 
+// SetattrCred is Setattr on behalf of cred: a truncate that extends the
+// file may grow its last fragment, and that allocation is judged by
+// cred against the minfree reserve, as a write's is.
+func (n *node) SetattrCred(cred *vfs.Cred, sa *vfs.SetAttr) error {
+	return n.setattr(cred, sa)
+}
+
 func (n *node) Setattr(sa *vfs.SetAttr) error {
+	return n.setattr(nil, sa)
+}
+
+func (n *node) setattr(cred *vfs.Cred, sa *vfs.SetAttr) error {
 	m := n.m
 	if err := m.begin(); err != nil {
 		return err
 	}
 	defer m.end()
+	if cred != nil {
+		m.writer, m.hasWriter = cred.Uid, true
+		defer func() { m.hasWriter = false }()
+	}
 	if n.freed {
 		return syscall.ESTALE
 	}
