@@ -645,7 +645,9 @@ func (p *Proc) setattrVn(c *ctx, vn vfs.Vnode, mk func(c *ctx, a *vfs.Attr) (*vf
 	if err := p.rofs(); err != nil {
 		return err
 	}
-	return vfs.VOP_SETATTR(p.mp.Mount, vn, sa)
+	// With the caller's credentials: a truncate that grows a file may
+	// allocate, and FFS's minfree reserve is judged by who asks.
+	return vfs.VOP_SETATTRCRED(p.mp.Mount, vn, c.cred, sa)
 }
 
 func chmodAttr(mode uint32) func(c *ctx, a *vfs.Attr) (*vfs.SetAttr, error) {

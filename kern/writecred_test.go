@@ -51,6 +51,16 @@ func TestWriteCredMinfree(t *testing.T) {
 	wantErr(t, "create /pub", err, nil)
 	root.Close(fd)
 	wantErr(t, "chmod /pub", root.Chmod("/pub", 0666), nil) // past the umask
+	// The user's own small file: one fragment, whose growth by truncate
+	// needs more once the reserve is reached.
+	fd, err = root.Open("/mine", syscall.O_CREAT|syscall.O_WRONLY, 0644)
+	wantErr(t, "create /mine", err, nil)
+	root.Close(fd)
+	wantErr(t, "chown /mine", root.Chown("/mine", 1000, 1000), nil)
+	mfd, err := user.Open("/mine", syscall.O_WRONLY, 0)
+	wantErr(t, "user open /mine", err, nil)
+	_, err = user.Write(mfd, make([]byte, 1000))
+	wantErr(t, "user write /mine", err, nil)
 	ufd, err := user.Open("/pub", syscall.O_WRONLY|syscall.O_APPEND, 0)
 	wantErr(t, "user open /pub", err, nil)
 	chunk := make([]byte, 8192)
@@ -70,6 +80,11 @@ func TestWriteCredMinfree(t *testing.T) {
 	if total < 2<<20 {
 		t.Fatalf("user stopped after %d bytes", total)
 	}
+	// Truncate and ftruncate growing the tail are judged by the caller too.
+	wantErr(t, "user ftruncate growing /mine into the reserve", user.Ftruncate(mfd, 7000), syscall.ENOSPC)
+	wantErr(t, "user truncate growing /mine into the reserve", user.Truncate("/mine", 7000), syscall.ENOSPC)
+	user.Close(mfd)
+	wantErr(t, "root truncate growing /mine", root.Truncate("/mine", 7000), nil)
 	rfd, err := root.Open("/pub", syscall.O_WRONLY|syscall.O_APPEND, 0)
 	wantErr(t, "root open /pub", err, nil)
 	_, err = root.Write(rfd, chunk)
