@@ -20,7 +20,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -161,7 +160,9 @@ func measure9p(e *env, ninep bool, opName string, im *rwImage, data *rwData, img
 		v, err = opRead(&dataset{bigFile: "big.bin", bigSize: e.cfg.size}, t)
 	case "write":
 		if t.fsys != nil {
-			v, err = opWrite9p(t.fsys.(*ukfs.FS), e.cfg.size)
+			v, err = opWriteTo(func() (syncWriter, error) {
+				return t.fsys.(*ukfs.FS).OpenFile("written.bin", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0644)
+			}, e.cfg.size)
 		} else {
 			v, err = opWrite(t.dir, e.cfg.size)
 		}
@@ -229,39 +230,4 @@ func serve9p(e *env, bin, mode, img string) (*target, error) {
 		}
 		return uerr
 	}}, nil
-}
-
-// opWrite9p is opWrite through ukfs: -size bytes in 1 MiB writes to a
-// new file, then fsync; the time includes the fsync and close.
-func opWrite9p(u *ukfs.FS, size int64) (float64, error) {
-	buf := make([]byte, 1<<20)
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i+8 <= len(buf); i += 8 {
-		v := r.Uint64()
-		for k := 0; k < 8; k++ {
-			buf[i+k] = byte(v >> (8 * k))
-		}
-	}
-	start := time.Now()
-	f, err := u.OpenFile("written.bin", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0644)
-	if err != nil {
-		return 0, err
-	}
-	for left := size; left > 0; {
-		n := min(left, int64(len(buf)))
-		if _, err := f.Write(buf[:n]); err != nil {
-			f.Close()
-			return 0, err
-		}
-		buf[0]++
-		left -= n
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("fsync: %v", err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	return float64(size) / 1e6 / time.Since(start).Seconds(), nil
 }

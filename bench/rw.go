@@ -268,6 +268,21 @@ func (s *rwSection) measure(e *env, tl rwTool, data *rwData, opName string, imgS
 // opWrite writes size bytes of pseudo-random data to a new file and
 // fsyncs it; the time includes the fsync and close.
 func opWrite(dir string, size int64) (float64, error) {
+	return opWriteTo(func() (syncWriter, error) {
+		return os.OpenFile(filepath.Join(dir, "written.bin"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0644)
+	}, size)
+}
+
+// syncWriter is a file opened for writing: a host file, or one in ukfs.
+type syncWriter interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+// opWriteTo writes -size bytes in 1 MiB writes to the file open creates,
+// then fsyncs it; the time includes the open, the fsync and the close.
+func opWriteTo(open func() (syncWriter, error), size int64) (float64, error) {
 	buf := make([]byte, 1<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i+8 <= len(buf); i += 8 {
@@ -277,7 +292,7 @@ func opWrite(dir string, size int64) (float64, error) {
 		}
 	}
 	start := time.Now()
-	f, err := os.OpenFile(filepath.Join(dir, "written.bin"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0644)
+	f, err := open()
 	if err != nil {
 		return 0, err
 	}
