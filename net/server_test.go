@@ -436,19 +436,37 @@ func ext2Export(t *testing.T) (string, func()) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(t.TempDir(), "9p.sock")
+	stop := exportMount(t, mp, sock, Options{})
+	finished := false
+	finish := func() {
+		if !finished {
+			finished = true
+			stop()
+			fixture.E2fsck(t, img)
+		}
+	}
+	t.Cleanup(finish)
+	return sock, finish
+}
+
+// exportMount serves mp on the unix socket sock with opts; the returned
+// func (also run at cleanup, at most once) stops serving, checks that
+// Serve ended without error and unmounts mp.
+func exportMount(t *testing.T, mp *kern.MountPoint, sock string, opts Options) func() {
+	t.Helper()
 	l, err := Listen("unix://" + sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeListener(ctx, l, mp, Options{}) }()
-	finished := false
-	finish := func() {
-		if finished {
+	go func() { done <- ServeListener(ctx, l, mp, opts) }()
+	stopped := false
+	stop := func() {
+		if stopped {
 			return
 		}
-		finished = true
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
@@ -456,10 +474,9 @@ func ext2Export(t *testing.T) (string, func()) {
 		if err := mp.Unmount(); err != nil {
 			t.Errorf("unmount: %v", err)
 		}
-		fixture.E2fsck(t, img)
 	}
-	t.Cleanup(finish)
-	return sock, finish
+	t.Cleanup(stop)
+	return stop
 }
 
 // A client whose connection is cut in the middle of writing loses only

@@ -2,7 +2,6 @@ package ninep
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -436,32 +435,11 @@ func TestSharedBodies9P(t *testing.T) {
 				t.Fatal(err)
 			}
 			sock := filepath.Join(t.TempDir(), "s")
-			l, err := Listen("unix://" + sock)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
 			// Whoever runs the test works as root on the export, so
 			// that chown and the root directory's permissions do not
 			// depend on it.
 			opts := Options{UIDMap: map[uint32]uint32{uint32(os.Getuid()): 0}, GIDMap: map[uint32]uint32{uint32(os.Getgid()): 0}}
-			go func() { done <- ServeListener(ctx, l, mp, opts) }()
-			stopped := false
-			stop := func() {
-				if stopped {
-					return
-				}
-				stopped = true
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-				if err := mp.Unmount(); err != nil {
-					t.Errorf("unmount: %v", err)
-				}
-			}
-			t.Cleanup(stop)
+			stop := exportMount(t, mp, sock, opts)
 			c, root, _ := dial(t, sock)
 			e := &env9p{sock: sock, root: root}
 			for _, b := range bodies9p {

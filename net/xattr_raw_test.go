@@ -1,7 +1,6 @@
 package ninep
 
 import (
-	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -166,28 +165,7 @@ func TestXattrRaw9P(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "s")
-	l, err := Listen("unix://" + sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ServeListener(ctx, l, mp, Options{}) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := mp.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-	}
-	t.Cleanup(stop)
+	stop := exportMount(t, mp, sock, Options{})
 
 	// The file, made through the p9 client.
 	pc, root, _ := dial(t, sock)
