@@ -3,6 +3,8 @@ package ext2fs
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -384,7 +386,8 @@ func TestHugeFileBlocks(t *testing.T) {
 
 // TestExt4LargeDir: with large_dir a hash tree grows to three index
 // levels (Linux's limit then); names are then removed, and e2fsck,
-// debugfs and the kernel check the tree. Full size only: it takes some
+// debugfs and the kernel check the tree, which is then emptied and
+// removed. Full size only: it takes some
 // 30,000 long names on 1 KiB blocks.
 func TestExt4LargeDir(t *testing.T) {
 	if testing.Short() {
@@ -451,6 +454,46 @@ func TestExt4LargeDir(t *testing.T) {
 				t.Errorf("kernel lookup of %d: %v", i, err)
 			}
 		}
+	}
+
+	// Then emptied, on a copy (the kernel may still hold the image):
+	// every name goes, the directory is removed, and e2fsck finds the
+	// blocks and inodes given back.
+	data, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img2 := filepath.Join(t.TempDir(), "emptied.img")
+	if err := os.WriteFile(img2, data, 0644); err != nil {
+		t.Fatal(err)
+	}
+	m = mountImg(t, img2, false, "")
+	root, _ = m.Root()
+	if dvn, err = root.Lookup("big"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if i%3 == 0 {
+			continue
+		}
+		if err := vfs.VOP_REMOVE(m, dvn, name(i)); err != nil {
+			t.Fatalf("remove %d: %v", i, err)
+		}
+	}
+	if err := vfs.VOP_REMOVE(m, dvn, "target"); err != nil {
+		t.Fatal(err)
+	}
+	dvn.Rele()
+	if err := vfs.VOP_RMDIR(m, root, "big"); err != nil {
+		t.Fatalf("rmdir of the emptied directory: %v", err)
+	}
+	root.Rele()
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	e2fsck(t, img2)
+	if out, _ := exec.Command("debugfs", "-R", "stat /big", img2).CombinedOutput(); !strings.Contains(string(out), "File not found") {
+		t.Errorf("debugfs still finds /big:\n%s", out)
 	}
 }
 
