@@ -14,7 +14,8 @@ type dirent struct {
 	ino    uint32
 	reclen int
 	typ    uint8
-	name   string
+	name   string // set by parseChunk, not parseChunkRaw
+	nb     []byte // the name's bytes in the chunk (parseChunkRaw)
 }
 
 // parseChunk decodes the entries of one DIRBLKSIZ chunk found at
@@ -22,6 +23,18 @@ type dirent struct {
 // positive multiple of 4 that stays inside the chunk and holds the name,
 // name length at most MAXNAMLEN with no NUL or '/', inode in range.
 func (n *node) parseChunk(chunk []byte, base int64, fn func(dirent) bool) error {
+	return n.parseChunkRaw(chunk, base, func(e dirent) bool {
+		if e.ino != 0 {
+			e.name = string(e.nb)
+		}
+		return fn(e)
+	})
+}
+
+// parseChunkRaw is parseChunk handing out the name as bytes of chunk
+// (nb) instead of a string, so that a scan comparing names allocates
+// nothing.
+func (n *node) parseChunkRaw(chunk []byte, base int64, fn func(dirent) bool) error {
 	g := n.m.g
 	for pos := 0; pos < len(chunk); {
 		h, ok := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
@@ -46,7 +59,7 @@ func (n *node) parseChunk(chunk []byte, base int64, fn func(dirent) bool) error 
 					return n.dirBad(base+int64(pos), "bad character in name")
 				}
 			}
-			if !fn(dirent{off: base + int64(pos), ino: h.Ino, reclen: rl, typ: h.Type, name: string(name)}) {
+			if !fn(dirent{off: base + int64(pos), ino: h.Ino, reclen: rl, typ: h.Type, nb: name}) {
 				return errStop
 			}
 		} else if !fn(dirent{off: base + int64(pos), reclen: rl}) {
@@ -84,6 +97,16 @@ func (n *node) readDirBlock(off int64) ([]byte, int64, error) {
 // scanDir calls fn for every entry (free slots included) from offset
 // from on. mu must be held.
 func (n *node) scanDir(from int64, fn func(dirent) bool) error {
+	return n.scanDirRaw(from, func(e dirent) bool {
+		if e.ino != 0 {
+			e.name = string(e.nb)
+		}
+		return fn(e)
+	})
+}
+
+// scanDirRaw is scanDir with names as bytes (parseChunkRaw).
+func (n *node) scanDirRaw(from int64, fn func(dirent) bool) error {
 	from &^= layout.DIRBLKSIZ - 1
 	for off := from; off < n.size; {
 		buf, start, err := n.readDirBlock(off)
@@ -94,7 +117,7 @@ func (n *node) scanDir(from int64, fn func(dirent) bool) error {
 			break
 		}
 		for c := off - start; c < int64(len(buf)); c += layout.DIRBLKSIZ {
-			if err := n.parseChunk(buf[c:c+layout.DIRBLKSIZ], start+c, fn); err != nil {
+			if err := n.parseChunkRaw(buf[c:c+layout.DIRBLKSIZ], start+c, fn); err != nil {
 				if err == errStop {
 					return nil
 				}
@@ -106,45 +129,9 @@ func (n *node) scanDir(from int64, fn func(dirent) bool) error {
 	return nil
 }
 
-// index returns the directory's name index, building it if need be.
-// mu must be held (for reading at least); the index has its own lock.
-func (n *node) index() (map[string]uint32, error) {
-	n.idxMu.Lock()
-	defer n.idxMu.Unlock()
-	if n.idx != nil {
-		return n.idx, nil
-	}
-	idx := map[string]uint32{}
-	err := n.scanDir(0, func(e dirent) bool {
-		if e.ino != 0 {
-			idx[e.name] = e.ino
-		}
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	n.idx = idx
-	return idx, nil
-}
-
-func (n *node) idxSet(name string, ino uint32) {
-	n.idxMu.Lock()
-	if n.idx != nil {
-		n.idx[name] = ino
-	}
-	n.idxMu.Unlock()
-}
-
-func (n *node) idxDel(name string) {
-	n.idxMu.Lock()
-	if n.idx != nil {
-		delete(n.idx, name)
-	}
-	n.idxMu.Unlock()
-}
-
-// lookupIno finds name in directory n. mu must be held.
+// lookupIno finds name in directory n (ufs_lookup's search): from the
+// directory's hash if it has one (a name not in it is not there), else
+// by scanning the entries. mu must be held.
 func (n *node) lookupIno(name string) (uint32, error) {
 	if !n.isDir() {
 		return 0, syscall.ENOTDIR
@@ -152,12 +139,25 @@ func (n *node) lookupIno(name string) (uint32, error) {
 	if len(name) > layout.MAXNAMLEN {
 		return 0, syscall.ENAMETOOLONG
 	}
-	idx, err := n.index()
+	if dh := n.getDirhash(); dh != nil {
+		e, ok := dh.names[name]
+		if !ok {
+			return 0, syscall.ENOENT
+		}
+		return e.ino, nil
+	}
+	var ino uint32
+	err := n.scanDirRaw(0, func(e dirent) bool {
+		if e.ino != 0 && string(e.nb) == name {
+			ino = e.ino
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return 0, err
 	}
-	ino, ok := idx[name]
-	if !ok {
+	if ino == 0 {
 		return 0, syscall.ENOENT
 	}
 	return ino, nil
@@ -275,6 +275,13 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 	g := n.m.g
 	need := layout.DirSize(len(name))
 	nd := layout.Direct{Ino: ino, Type: typ, Name: []byte(name)}
+	if dh := n.getDirhash(); dh != nil {
+		done, err := n.enterHashed(dh, name, &nd, need)
+		if done || err != nil {
+			return err
+		}
+		// The hash was found wrong and dropped: scan.
+	}
 	var (
 		found          = false
 		chunkOff int64 = -1
@@ -305,6 +312,7 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 		return true
 	})
 	if err != nil {
+		n.dropDirhash()
 		return err
 	}
 	if !found && chunkOff < 0 && cur >= 0 && curSlack >= need {
@@ -322,11 +330,7 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 		if !n.fitInChunk(chunk, &nd, need) {
 			return n.dirBad(chunkOff, "no room after all")
 		}
-		if err := n.writeDirBytes(chunk, chunkOff); err != nil {
-			return err
-		}
-		n.idxSet(name, ino)
-		return nil
+		return n.writeDirBytes(chunk, chunkOff)
 	}
 	// A new chunk at the end.
 	off := n.size
@@ -342,8 +346,66 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 	if err := n.writeDirBytes(chunk, off); err != nil {
 		return err
 	}
-	n.idxSet(name, ino)
 	return n.store()
+}
+
+// enterHashed is enter with the directory's hash: the first chunk with
+// room comes from the free-space tree (ufsdirhash_findfree), and only it
+// is read; the hash learns the new entry and whatever compaction moved.
+// done false (with nil error) means the hash disagreed with the chunk and
+// is dropped; nothing was written then.
+func (n *node) enterHashed(dh *dirhash, name string, nd *layout.Direct, need int) (bool, error) {
+	g := n.m.g
+	if c := dh.findFree(need); c >= 0 {
+		off := c * layout.DIRBLKSIZ
+		chunk, err := n.readChunk(off)
+		if err != nil {
+			n.dropDirhash()
+			return true, err
+		}
+		// ufs_direnter: an entry with room takes it directly, else
+		// the chunk is compacted first.
+		if !n.fitInChunk(chunk, nd, need) {
+			n.compact(chunk)
+			if !n.fitInChunk(chunk, nd, need) {
+				n.dirhashBad("no room in chunk the hash chose")
+				return false, nil
+			}
+		}
+		if err := n.writeDirBytes(chunk, off); err != nil {
+			n.dropDirhash()
+			return true, err
+		}
+		dh.names[name] = dhEnt{off: -1, ino: nd.Ino}
+		if !n.dhRefreshChunk(dh, c, chunk, name) || dh.names[name].off < 0 {
+			// Written, but the index cannot follow: forget it.
+			n.dirhashBad("chunk disagrees after enter")
+			return true, nil
+		}
+		dh.grow(dhEntMem + int64(len(name)))
+		return true, nil
+	}
+	// A new chunk at the end.
+	off := n.size
+	if off%layout.DIRBLKSIZ != 0 || off/layout.DIRBLKSIZ != int64(len(dh.free)) {
+		n.dirhashBad("directory size disagrees with the hash")
+		return false, nil
+	}
+	if err := n.extend(off + layout.DIRBLKSIZ); err != nil {
+		n.dropDirhash()
+		return true, err
+	}
+	chunk := make([]byte, layout.DIRBLKSIZ)
+	nd.Reclen = layout.DIRBLKSIZ
+	nd.Encode(chunk, g.bo, g.oldDir)
+	if err := n.writeDirBytes(chunk, off); err != nil {
+		n.dropDirhash()
+		return true, err
+	}
+	dh.names[name] = dhEnt{off: off, ino: nd.Ino}
+	dh.appendChunk(layout.DIRBLKSIZ - need)
+	dh.grow(dhEntMem + int64(len(name)) + dhChunkMem)
+	return true, n.store()
 }
 
 // fitInChunk places nd in the first entry of chunk with enough slack.
@@ -408,9 +470,25 @@ func (n *node) compact(chunk []byte) {
 // locate finds name's entry: the chunk's offset and bytes, the entry's
 // position in it and the previous entry's position (-1 if first).
 func (n *node) locate(name string) (int64, []byte, int, int, error) {
+	if dh := n.getDirhash(); dh != nil {
+		e, ok := dh.names[name]
+		if !ok {
+			return 0, nil, 0, 0, syscall.ENOENT
+		}
+		c, chunk, pos, prev, err := n.locateAt(e.off)
+		if err == nil {
+			g := n.m.g
+			h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
+			nl := int(h.Namlen)
+			if h.Ino == e.ino && pos+8+nl <= len(chunk) && string(chunk[pos+8:pos+8+nl]) == name {
+				return c, chunk, pos, prev, nil
+			}
+		}
+		n.dirhashBad("entry not where the hash has it")
+	}
 	var at int64 = -1
-	err := n.scanDir(0, func(e dirent) bool {
-		if e.ino != 0 && e.name == name {
+	err := n.scanDirRaw(0, func(e dirent) bool {
+		if e.ino != 0 && string(e.nb) == name {
 			at = e.off
 			return false
 		}
@@ -421,6 +499,15 @@ func (n *node) locate(name string) (int64, []byte, int, int, error) {
 	}
 	if at < 0 {
 		return 0, nil, 0, 0, syscall.ENOENT
+	}
+	return n.locateAt(at)
+}
+
+// locateAt reads the chunk holding the entry at offset at and finds the
+// entry's position in it and the previous entry's (-1 if first).
+func (n *node) locateAt(at int64) (int64, []byte, int, int, error) {
+	if at < 0 || at >= n.size {
+		return 0, nil, 0, 0, n.dirBad(at, "entry offset out of range")
 	}
 	c := at &^ (layout.DIRBLKSIZ - 1)
 	chunk, err := n.readChunk(c)
@@ -434,7 +521,7 @@ func (n *node) locate(name string) (int64, []byte, int, int, error) {
 			return c, chunk, pos, prev, nil
 		}
 		h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
-		if h.Reclen == 0 {
+		if h.Reclen == 0 || int(h.Reclen)%4 != 0 {
 			break
 		}
 		prev = pos
@@ -460,9 +547,19 @@ func (n *node) unenter(name string) error {
 		g.bo.PutUint16(chunk[prev+4:], prl+rl)
 	}
 	if err := n.writeDirBytes(chunk, c); err != nil {
+		n.dropDirhash()
 		return err
 	}
-	n.idxDel(name)
+	if dh := n.dh.Load(); dh != nil {
+		delete(dh.names, name)
+		slack, ok := n.chunkSlack(chunk)
+		if !ok {
+			n.dirhashBad("chunk does not parse after remove")
+		} else {
+			dh.setFree(c/layout.DIRBLKSIZ, slack)
+			dh.grow(-dhEntMem - int64(len(name)))
+		}
+	}
 	return nil
 }
 
@@ -478,17 +575,31 @@ func (n *node) rewrite(name string, ino uint32, typ uint8) error {
 		chunk[pos+6] = typ
 	}
 	if err := n.writeDirBytes(chunk, c); err != nil {
+		n.dropDirhash()
 		return err
 	}
-	n.idxSet(name, ino)
+	if dh := n.dh.Load(); dh != nil {
+		e := dh.names[name]
+		e.ino = ino
+		dh.names[name] = e
+	}
 	return nil
 }
 
 // isEmpty reports whether a directory holds only "." and "..".
 func (n *node) isEmpty() (bool, error) {
+	if dh := n.dh.Load(); dh != nil {
+		k := len(dh.names)
+		for _, s := range []string{".", ".."} {
+			if _, ok := dh.names[s]; ok {
+				k--
+			}
+		}
+		return k == 0, nil
+	}
 	empty := true
-	err := n.scanDir(0, func(e dirent) bool {
-		if e.ino != 0 && e.name != "." && e.name != ".." {
+	err := n.scanDirRaw(0, func(e dirent) bool {
+		if e.ino != 0 && string(e.nb) != "." && string(e.nb) != ".." {
 			empty = false
 			return false
 		}

@@ -57,11 +57,14 @@ type node struct {
 	// at the latest when the node goes inactive or the mount syncs.
 	accessed atomic.Int64
 
-	// Name index of a directory (ufs_lookup's job, done once): built on
-	// first lookup, kept up to date by the entry code, dropped when it
-	// cannot be.
-	idxMu sync.Mutex
-	idx   map[string]uint32
+	// dh is a directory's hash (dirhash.go): built on first lookup of a
+	// big enough directory, kept exact by the entry code, dropped when
+	// it cannot be or memory is short. dhBuild serialises building it.
+	// nohash marks a node outside the vnode cache (isAncestor's walk),
+	// which no reclaim would rid of a hash.
+	dh      atomic.Pointer[dirhash]
+	dhBuild sync.Mutex
+	nohash  bool
 }
 
 func (n *node) isDir() bool { return n.mode&layout.IFMT == layout.IFDIR }

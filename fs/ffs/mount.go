@@ -47,6 +47,10 @@ type mount struct {
 	gen     uint32 // next generation number
 	clean0  uint8  // fs_clean as found
 	dead    bool   // unmounted
+
+	// dirhash: directories get name hashes (dirhash.go); set at mount,
+	// cleared only by tests comparing against the scan.
+	dirhash bool
 }
 
 func mountFS(d dev.Device, args *vfs.MountArgs) (*mount, error) {
@@ -103,10 +107,13 @@ func mountFS(d dev.Device, args *vfs.MountArgs) (*mount, error) {
 	if err := m.loadCsum(); err != nil {
 		return nil, fmt.Errorf("ffs: %s: %v", m.name, err)
 	}
+	m.dirhash = true
 	m.vc = vfs.VCache[*node]{
 		Load:     m.loadNode,
 		Inactive: m.inactive,
-		MaxIdle:  8192,
+		// A node leaving the cache takes its dirhash with it.
+		Reclaim: func(_ uint64, n *node) { n.dropDirhash() },
+		MaxIdle: 8192,
 	}
 	// A root that is not a directory is a mount error, not an EIO later.
 	root, err := m.vc.Get(layout.UFS_ROOTINO)
@@ -347,6 +354,7 @@ func (m *mount) Unmount() error {
 		}
 	}
 	m.dead = true
+	m.vc.Each(func(_ uint64, n *node) { n.dropDirhash() })
 	if err != nil {
 		return fmt.Errorf("ffs: %s: unmount: %v", m.name, err)
 	}

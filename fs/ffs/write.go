@@ -568,6 +568,11 @@ func (n *node) truncate(newSize int64) error {
 	if newSize > g.maxfilesize || newSize < 0 {
 		return syscall.EFBIG
 	}
+	if n.isDir() {
+		// Only a dead directory is truncated (rmdir, rename over it,
+		// inactive): its entries go with its blocks.
+		n.dropDirhash()
+	}
 	if newSize > n.size {
 		if err := n.growTail(newSize); err != nil {
 			return err
@@ -1110,9 +1115,6 @@ func (n *node) Rmdir(name string) error {
 	c.nlink = 0
 	now := n.now()
 	n.mtime, n.ctime, c.ctime = now, now, now
-	c.idxMu.Lock()
-	c.idx = nil
-	c.idxMu.Unlock()
 	if err := c.truncate(0); err != nil {
 		return err
 	}
@@ -1139,6 +1141,7 @@ func (m *mount) isAncestor(a, d *node) (bool, error) {
 			if err != nil {
 				return false, err
 			}
+			c.nohash = true
 		}
 		if !c.isDir() {
 			return false, syscall.EIO
@@ -1239,9 +1242,6 @@ func (n *node) Rename(oldName string, newDir vfs.Vnode, newName string) error {
 			// no longer counts for td.
 			tgt.nlink = 0
 			td.nlink--
-			tgt.idxMu.Lock()
-			tgt.idx = nil
-			tgt.idxMu.Unlock()
 			if err := tgt.truncate(0); err != nil {
 				return err
 			}
