@@ -475,7 +475,7 @@ func (n *node) locate(name string) (int64, []byte, int, int, error) {
 		if !ok {
 			return 0, nil, 0, 0, syscall.ENOENT
 		}
-		c, chunk, pos, prev, err := n.locateAt(e.off)
+		c, chunk, pos, prev, err := n.locateAt(e.off, true)
 		if err == nil {
 			g := n.m.g
 			h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
@@ -500,14 +500,22 @@ func (n *node) locate(name string) (int64, []byte, int, int, error) {
 	if at < 0 {
 		return 0, nil, 0, 0, syscall.ENOENT
 	}
-	return n.locateAt(at)
+	return n.locateAt(at, false)
 }
 
 // locateAt reads the chunk holding the entry at offset at and finds the
-// entry's position in it and the previous entry's (-1 if first).
-func (n *node) locateAt(at int64) (int64, []byte, int, int, error) {
+// entry's position in it and the previous entry's (-1 if first). quiet:
+// the offset comes from the hash, whose fault a miss would be, so no
+// warning about the directory (the caller drops the hash and scans).
+func (n *node) locateAt(at int64, quiet bool) (int64, []byte, int, int, error) {
+	bad := func(what string) error {
+		if quiet {
+			return syscall.EIO
+		}
+		return n.dirBad(at, what)
+	}
 	if at < 0 || at >= n.size {
-		return 0, nil, 0, 0, n.dirBad(at, "entry offset out of range")
+		return 0, nil, 0, 0, bad("entry offset out of range")
 	}
 	c := at &^ (layout.DIRBLKSIZ - 1)
 	chunk, err := n.readChunk(c)
@@ -527,7 +535,7 @@ func (n *node) locateAt(at int64) (int64, []byte, int, int, error) {
 		prev = pos
 		pos += int(h.Reclen)
 	}
-	return 0, nil, 0, 0, n.dirBad(at, "entry vanished")
+	return 0, nil, 0, 0, bad("entry vanished")
 }
 
 // unenter removes name from the directory (ufs_dirremove): the previous

@@ -71,10 +71,11 @@ type dirhash struct {
 }
 
 var dhList struct {
-	mu    sync.Mutex
-	all   map[*dirhash]struct{}
-	mem   int64
-	clock atomic.Int64
+	mu       sync.Mutex
+	all      map[*dirhash]struct{}
+	mem      int64
+	recycled int64 // hashes dropped for memory, for tests and tuning
+	clock    atomic.Int64
 }
 
 func (dh *dirhash) touch() { dh.used.Store(dhList.clock.Add(1)) }
@@ -165,6 +166,7 @@ func dhRecycleLocked(keep *dirhash) {
 		if victim == nil {
 			return
 		}
+		dhList.recycled++
 		dhUnlistLocked(victim)
 	}
 }
