@@ -291,7 +291,7 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 	// total slack is enough.
 	var cur int64 = -1
 	var curSlack int
-	err := n.scanDir(0, func(e dirent) bool {
+	err := n.scanDirRaw(0, func(e dirent) bool {
 		c := e.off &^ (layout.DIRBLKSIZ - 1)
 		if c != cur {
 			if cur >= 0 && chunkOff < 0 && curSlack >= need {
@@ -301,7 +301,7 @@ func (n *node) enter(name string, ino uint32, typ uint8) error {
 		}
 		used := 0
 		if e.ino != 0 {
-			used = layout.DirSize(len(e.name))
+			used = layout.DirSize(len(e.nb))
 		}
 		if e.reclen-used >= need {
 			chunkOff = c
@@ -365,9 +365,11 @@ func (n *node) enterHashed(dh *dirhash, name string, nd *layout.Direct, need int
 		}
 		// ufs_direnter: an entry with room takes it directly, else
 		// the chunk is compacted first.
-		if !n.fitInChunk(chunk, nd, need) {
+		pos := n.fitAt(chunk, nd, need)
+		compacted := pos < 0
+		if compacted {
 			n.compact(chunk)
-			if !n.fitInChunk(chunk, nd, need) {
+			if pos = n.fitAt(chunk, nd, need); pos < 0 {
 				n.dirhashBad("no room in chunk the hash chose")
 				return false, nil
 			}
@@ -376,11 +378,18 @@ func (n *node) enterHashed(dh *dirhash, name string, nd *layout.Direct, need int
 			n.dropDirhash()
 			return true, err
 		}
-		dh.names[name] = dhEnt{off: -1, ino: nd.Ino}
-		if !n.dhRefreshChunk(dh, c, chunk, name) || dh.names[name].off < 0 {
-			// Written, but the index cannot follow: forget it.
-			n.dirhashBad("chunk disagrees after enter")
-			return true, nil
+		dh.names[name] = dhEnt{off: off + int64(pos), ino: nd.Ino}
+		if compacted {
+			// Compaction moved entries: learn their new offsets.
+			if !n.dhRefreshChunk(dh, c, chunk, name) {
+				// Written, but the index cannot follow: forget it.
+				n.dirhashBad("chunk disagrees after enter")
+				return true, nil
+			}
+		} else {
+			// Splitting an entry or filling a free slot takes
+			// exactly DIRSIZ of the new name from the chunk's room.
+			dh.setFree(c, int(dh.free[c])-need)
 		}
 		dh.grow(dhEntMem + int64(len(name)))
 		return true, nil
@@ -410,17 +419,22 @@ func (n *node) enterHashed(dh *dirhash, name string, nd *layout.Direct, need int
 
 // fitInChunk places nd in the first entry of chunk with enough slack.
 func (n *node) fitInChunk(chunk []byte, nd *layout.Direct, need int) bool {
+	return n.fitAt(chunk, nd, need) >= 0
+}
+
+// fitAt is fitInChunk returning where nd went, -1 if nowhere.
+func (n *node) fitAt(chunk []byte, nd *layout.Direct, need int) int {
 	g := n.m.g
 	for pos := 0; pos < len(chunk); {
 		h, _ := layout.DecodeDirectHeader(chunk[pos:], g.bo, g.oldDir)
 		rl := int(h.Reclen)
 		if rl <= 0 || pos+rl > len(chunk) {
-			return false
+			return -1
 		}
 		if h.Ino == 0 && rl >= need {
 			nd.Reclen = uint16(rl)
 			nd.Encode(chunk[pos:], g.bo, g.oldDir)
-			return true
+			return pos
 		}
 		if h.Ino != 0 {
 			used := layout.DirSize(int(h.Namlen))
@@ -428,12 +442,12 @@ func (n *node) fitInChunk(chunk []byte, nd *layout.Direct, need int) bool {
 				g.bo.PutUint16(chunk[pos+4:], uint16(used))
 				nd.Reclen = uint16(rl - used)
 				nd.Encode(chunk[pos+used:], g.bo, g.oldDir)
-				return true
+				return pos + used
 			}
 		}
 		pos += rl
 	}
-	return false
+	return -1
 }
 
 // compact packs the live entries of chunk at its start and gives the

@@ -38,8 +38,8 @@ func join(dir, name string) string {
 
 // TestDirhashModel runs random creates, removes, renames, mkdirs and
 // rmdirs in a few directories (three grown to hundreds of entries, so
-// that they are hashed, and over a hundred small subdirectories, which
-// are scanned, moved between them) on two mounts, dirhash on and off, checking every
+// that they are hashed, and over a hundred small subdirectories, scanned
+// in the first run, moved between them) on two mounts, dirhash on and off, checking every
 // lookup and, now and then, every readdir against a model, and the hash's
 // own tables against a scan; then both images against the checker and,
 // UFS1, sleuthkit's fls. The second run squeezes the memory budget so that
@@ -51,17 +51,20 @@ func TestDirhashModel(t *testing.T) {
 		ops = 2500
 	}
 	cases := []struct {
-		v      variant
-		maxMem int64
+		v         variant
+		maxMem    int64
+		minChunks int64
 	}{
-		{variant{1, "le", 4096, 512}, 2 << 20},
-		{variant{2, "be", 8192, 1024}, 24 << 10},
+		// One-chunk directories scanned, bigger ones hashed.
+		{variant{1, "le", 4096, 512}, 2 << 20, 2},
+		// All hashed, under a budget that keeps recycling them.
+		{variant{2, "be", 8192, 1024}, 24 << 10, 1},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%v-maxmem%d", tc.v, tc.maxMem), func(t *testing.T) {
-			oldMax := dirhashMaxMem
-			dirhashMaxMem = tc.maxMem
-			t.Cleanup(func() { dirhashMaxMem = oldMax })
+		t.Run(fmt.Sprintf("%v-maxmem%d-min%d", tc.v, tc.maxMem, tc.minChunks), func(t *testing.T) {
+			oldMax, oldMin := dirhashMaxMem, dirhashMinChunks
+			dirhashMaxMem, dirhashMinChunks = tc.maxMem, tc.minChunks
+			t.Cleanup(func() { dirhashMaxMem, dirhashMinChunks = oldMax, oldMin })
 			seed := int64(len(tc.v.String())) + tc.maxMem
 			t.Logf("seed %d", seed)
 			dhList.mu.Lock()
