@@ -484,3 +484,105 @@ func dhFls(t *testing.T, side, img string, md *dhModel) {
 		}
 	}
 }
+
+// TestDirhashConcurrent runs lookups (mu shared) in several directories
+// of one mount while another mount creates and removes files, under a
+// memory budget so small that every build recycles other hashes, the
+// other mount's included: with -race this checks that recycling from one
+// goroutine never races with another reading or changing a hash.
+func TestDirhashConcurrent(t *testing.T) {
+	needTool(t, "makefs")
+	oldMax, oldMin := dirhashMaxMem, dirhashMinChunks
+	dirhashMaxMem, dirhashMinChunks = 8<<10, 1
+	t.Cleanup(func() { dirhashMaxMem, dirhashMinChunks = oldMax, oldMin })
+	v := variant{2, "le", 8192, 1024}
+	var ms [2]*mount
+	var imgs [2]string
+	var dirs [2][]*node
+	for i := range ms {
+		imgs[i] = emptyImage(t, v, "16m")
+		ms[i] = mountImg(t, imgs[i], false, "")
+		root, _ := ms[i].Root()
+		for d := 0; d < 4; d++ {
+			vn, err := root.(*node).Mkdir(vfs.RootCred, fmt.Sprintf("d%d", d), 0755)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for f := 0; f < 60; f++ {
+				c, err := vn.(*node).Create(vfs.RootCred, fmt.Sprintf("f%03d", f), 0644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Rele()
+			}
+			dirs[i] = append(dirs[i], vn.(*node))
+		}
+		root.Rele()
+	}
+	dhList.mu.Lock()
+	recycled0 := dhList.recycled
+	dhList.mu.Unlock()
+	iters := 300
+	done := make(chan error, 6)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for k := 0; k < iters; k++ {
+				d := dirs[0][(g+k)%4]
+				vn, err := d.Lookup(fmt.Sprintf("f%03d", k%60))
+				if err != nil {
+					done <- fmt.Errorf("lookup: %v", err)
+					return
+				}
+				vn.Rele()
+				if _, err := d.Lookup(fmt.Sprintf("absent%d", k)); err != syscall.ENOENT {
+					done <- fmt.Errorf("lookup of absent name: %v", err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 2; g++ {
+		go func() {
+			for k := 0; k < iters; k++ {
+				d := dirs[1][(2*g+k)%4]
+				nm := fmt.Sprintf("g%d-%d", g, k)
+				c, err := d.Create(vfs.RootCred, nm, 0644)
+				if err != nil {
+					done <- fmt.Errorf("create: %v", err)
+					return
+				}
+				c.Rele()
+				if k%2 == 0 {
+					if err := d.Remove(nm); err != nil {
+						done <- fmt.Errorf("remove: %v", err)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 6 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	dhList.mu.Lock()
+	recycled := dhList.recycled - recycled0
+	dhList.mu.Unlock()
+	if recycled == 0 {
+		t.Error("no hash recycled")
+	}
+	t.Logf("%d hashes recycled", recycled)
+	for i := range ms {
+		for _, d := range dirs[i] {
+			dhCheckExact(t, "after", d)
+			d.Rele()
+		}
+		if err := ms[i].Unmount(); err != nil {
+			t.Fatal(err)
+		}
+		checkClean(t, imgs[i])
+	}
+}
