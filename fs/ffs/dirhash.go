@@ -97,6 +97,12 @@ func (n *node) getDirhash() *dirhash {
 	if !m.dirhash || n.nohash || n.freed || !n.isDir() || n.size/layout.DIRBLKSIZ < dirhashMinChunks {
 		return nil
 	}
+	if n.dhNoBuild.Load() == n.size+1 {
+		// A build at this size failed (too big, or a name twice): not
+		// again until the directory grows, or every lookup would pay a
+		// scan and a map.
+		return nil
+	}
 	n.dhBuild.Lock()
 	defer n.dhBuild.Unlock()
 	if dh := n.dh.Load(); dh != nil {
@@ -106,6 +112,9 @@ func (n *node) getDirhash() *dirhash {
 	nchunks := n.size / layout.DIRBLKSIZ
 	dh := &dirhash{n: n, names: map[string]dhEnt{}, free: make([]uint16, nchunks)}
 	ok := true
+	// ufsdirhash_build refuses a hash bigger than half the budget.
+	limit := dirhashMaxMem / 2
+	mem := dhBaseMem + nchunks*dhChunkMem
 	err := n.scanDirRaw(0, func(e dirent) bool {
 		c := e.off / layout.DIRBLKSIZ
 		if c >= nchunks {
@@ -122,23 +131,23 @@ func (n *node) getDirhash() *dirhash {
 			}
 			dh.names[string(e.nb)] = dhEnt{off: e.off, ino: e.ino}
 			used = layout.DirSize(len(e.nb))
+			if mem += dhEntMem + int64(len(e.nb)); mem > limit {
+				ok = false
+				return false
+			}
 		}
 		dh.free[c] += uint16(e.reclen - used)
 		return true
 	})
-	if err != nil || !ok {
+	if err != nil {
+		return nil
+	}
+	if !ok {
+		n.dhNoBuild.Store(n.size + 1)
 		return nil
 	}
 	dh.buildTree()
 	dh.touch()
-	mem := dhBaseMem + int64(len(dh.names))*dhEntMem + nchunks*dhChunkMem
-	for name := range dh.names {
-		mem += int64(len(name))
-	}
-	// ufsdirhash_build refuses a hash bigger than half the budget.
-	if mem > dirhashMaxMem/2 {
-		return nil
-	}
 	dhList.mu.Lock()
 	if dhList.all == nil {
 		dhList.all = map[*dirhash]struct{}{}

@@ -586,3 +586,96 @@ func TestDirhashConcurrent(t *testing.T) {
 		checkClean(t, imgs[i])
 	}
 }
+
+// TestDirhashRefused covers the directories left to the scan: one whose
+// hash would pass half the memory budget (ufsdirhash_build's limit), and
+// one holding a name twice (corrupt), where the scan finds the first as
+// it always did. Neither is tried again at the same size.
+func TestDirhashRefused(t *testing.T) {
+	needTool(t, "makefs")
+	oldMax, oldMin := dirhashMaxMem, dirhashMinChunks
+	dirhashMaxMem, dirhashMinChunks = 8<<10, 1
+	t.Cleanup(func() { dirhashMaxMem, dirhashMinChunks = oldMax, oldMin })
+	img := emptyImage(t, variant{1, "le", 4096, 512}, "16m")
+	m := mountImg(t, img, false, "")
+	defer m.Unmount()
+	root, _ := m.Root()
+	defer root.Rele()
+	r := root.(*node)
+	vn, err := r.Mkdir(vfs.RootCred, "big", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := vn.(*node)
+	defer big.Rele()
+	inos := map[string]uint64{}
+	for i := 0; i < 150; i++ {
+		nm := fmt.Sprintf("file-%03d", i)
+		c, err := big.Create(vfs.RootCred, nm, 0644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inos[nm] = c.(*node).ino
+		c.Rele()
+	}
+	for nm, ino := range inos {
+		c, err := big.Lookup(nm)
+		if err != nil || c.(*node).ino != ino {
+			t.Fatalf("lookup %s: %v", nm, err)
+		}
+		c.Rele()
+	}
+	if _, err := big.Lookup("absent"); err != syscall.ENOENT {
+		t.Fatalf("lookup absent: %v", err)
+	}
+	if big.dh.Load() != nil || big.dhNoBuild.Load() != big.size+1 {
+		t.Errorf("150 entries under a 4 KiB half budget: hash %v, refused at %d (size %d)", big.dh.Load() != nil, big.dhNoBuild.Load()-1, big.size)
+	}
+
+	// A second "x" made by renaming "y" on disk, behind the file
+	// system's back: the index would have to pick one.
+	dirhashMaxMem = 2 << 20
+	vn, err = r.Mkdir(vfs.RootCred, "dup", 0755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := vn.(*node)
+	defer dup.Rele()
+	var first uint64
+	for _, nm := range []string{"x", "y"} {
+		c, err := dup.Create(vfs.RootCred, nm, 0644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nm == "x" {
+			first = c.(*node).ino
+		}
+		c.Rele()
+	}
+	dup.dropDirhash()
+	m.mu.Lock()
+	chunk, err := dup.readChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yoff int64 = -1
+	dup.parseChunk(chunk, 0, func(e dirent) bool {
+		if e.name == "y" {
+			yoff = e.off
+		}
+		return true
+	})
+	chunk[yoff+8] = 'x'
+	if err := dup.writeDirBytes(chunk, 0); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Unlock()
+	c, err := dup.Lookup("x")
+	if err != nil || c.(*node).ino != first {
+		t.Fatalf("lookup of the doubled name: %v, want the first entry (inode %d)", err, first)
+	}
+	c.Rele()
+	if dup.dh.Load() != nil || dup.dhNoBuild.Load() != dup.size+1 {
+		t.Error("a directory with a name twice got a hash")
+	}
+}

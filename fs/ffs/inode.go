@@ -62,9 +62,12 @@ type node struct {
 	// it cannot be or memory is short. dhBuild serialises building it.
 	// nohash marks a node outside the vnode cache (isAncestor's walk),
 	// which no reclaim would rid of a hash.
-	dh      atomic.Pointer[dirhash]
-	dhBuild sync.Mutex
-	nohash  bool
+	// dhNoBuild is 1 + the size at which a build last failed for
+	// good (too big, a name twice), 0 if none.
+	dh        atomic.Pointer[dirhash]
+	dhBuild   sync.Mutex
+	dhNoBuild atomic.Int64
+	nohash    bool
 }
 
 func (n *node) isDir() bool { return n.mode&layout.IFMT == layout.IFDIR }
