@@ -16,7 +16,8 @@
 // The code is organised as NetBSD's: geom.go (superblock search and
 // sanity checks, the fs.h address macros), mount.go (vfsops: mount, sync,
 // unmount, statvfs), inode.go (struct inode, bmap, reads), dir.go
-// (ufs_lookup and the directory entry code), alloc.go (ffs_alloc: the
+// (ufs_lookup and the directory entry code), dirhash.go (UFS_DIRHASH: the
+// per-directory name index and free-space map), alloc.go (ffs_alloc: the
 // cylinder-group bitmaps and summaries, allocation policy), write.go
 // (ffs_balloc, ffs_truncate and the vnode operations that change things),
 // fsck.go (the checker). Metadata goes through a dev.Cache of fragment-

@@ -339,6 +339,9 @@ func (m *mount) Unmount() error {
 	if m.dead {
 		return nil
 	}
+	// The directory hashes go with the mount (their memory counts
+	// against the budget shared by all mounts).
+	defer m.vc.Each(func(_ uint64, n *node) { n.dropDirhash() })
 	if m.ro {
 		m.dead = true
 		return nil
@@ -354,7 +357,6 @@ func (m *mount) Unmount() error {
 		}
 	}
 	m.dead = true
-	m.vc.Each(func(_ uint64, n *node) { n.dropDirhash() })
 	if err != nil {
 		return fmt.Errorf("ffs: %s: unmount: %v", m.name, err)
 	}
