@@ -58,7 +58,7 @@ func TestDirhashModel(t *testing.T) {
 		// One-chunk directories scanned, bigger ones hashed.
 		{variant{1, "le", 4096, 512}, 2 << 20, 2},
 		// All hashed, under a budget that keeps recycling them.
-		{variant{2, "be", 8192, 1024}, 24 << 10, 1},
+		{variant{2, "be", 8192, 1024}, 96 << 10, 1},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%v-maxmem%d-min%d", tc.v, tc.maxMem, tc.minChunks), func(t *testing.T) {
