@@ -157,7 +157,9 @@ func measure9p(e *env, ninep bool, opName string, im *rwImage, data *rwData, img
 	var v float64
 	switch opName {
 	case "read":
-		v, err = opRead(&dataset{bigFile: "big.bin", bigSize: e.cfg.size}, t)
+		// 1 MiB read(2)s on both sides: one 9P message each (msize),
+		// as a 9P client's own read-ahead would ask.
+		v, err = opReadBuf(&dataset{bigFile: "big.bin", bigSize: e.cfg.size}, t, 1<<20)
 	case "write":
 		if t.fsys != nil {
 			v, err = opWriteTo(func() (syncWriter, error) {
