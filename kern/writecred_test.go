@@ -1,13 +1,13 @@
 package kern
 
 import (
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 
 	"github.com/rumpfs/rumpfs/dev"
 	"github.com/rumpfs/rumpfs/fs/ffs"
+	"github.com/rumpfs/rumpfs/internal/fixture"
 	"github.com/rumpfs/rumpfs/vfs"
 )
 
@@ -16,16 +16,8 @@ import (
 // a uid-1000 process writing a root-owned mode-0666 file while root,
 // writing the same file, may still use it (NetBSD's rule).
 func TestWriteCredMinfree(t *testing.T) {
-	needTool(t, "makefs")
-	dir := t.TempDir()
-	img := filepath.Join(dir, "ffs.img")
-	src := filepath.Join(dir, "src")
-	if out, err := exec.Command("mkdir", src).CombinedOutput(); err != nil {
-		t.Fatalf("mkdir: %v %s", err, out)
-	}
-	if out, err := exec.Command("makefs", "-t", "ffs", "-o", "version=1,bsize=8192,fsize=1024,minfree=10", "-s", "4m", "-f", "50", img, src).CombinedOutput(); err != nil {
-		t.Fatalf("makefs: %v\n%s", err, out)
-	}
+	img := filepath.Join(t.TempDir(), "ffs.img")
+	fixture.MakeFFS(t, img, t.TempDir(), "version=1,bsize=8192,fsize=1024,minfree=10", "le", "4m", "-f", "50")
 	k := New()
 	mp, err := k.Mount(img, "ffs", nil)
 	if err != nil {
