@@ -673,20 +673,10 @@ func report(w io.Writer, e *env, results []*result) {
 			if p.rump || p.err != nil || p.section != r.section || p.op != r.op {
 				continue
 			}
-			// Median of the run-by-run ratios (runs were interleaved).
-			var ratios []float64
-			for i := 0; i < len(r.values) && i < len(p.values); i++ {
-				q := r.values[i] / p.values[i]
-				if r.unit == "ms" {
-					q = p.values[i] / r.values[i]
-				}
-				ratios = append(ratios, q)
-			}
-			sort.Float64s(ratios)
-			if len(ratios) == 0 {
+			better, ok := medianRatio(r, p)
+			if !ok {
 				continue
 			}
-			better := ratios[len(ratios)/2]
 			verdict := ""
 			if tgt, ok := targets[r.op]; ok && r.tool == "rump_"+r.section && rwSections[r.section] == nil {
 				met := better > tgt || (tgt > 1 && better == tgt)
@@ -730,4 +720,23 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return n * mult, nil
+}
+
+// medianRatio is the median of the run-by-run ratios of r against its
+// peer p (runs were interleaved), oriented so that above 1 is better for
+// r: rates are divided, times inverted. ok is false when no run pairs up.
+func medianRatio(r, p *result) (q float64, ok bool) {
+	var ratios []float64
+	for i := 0; i < len(r.values) && i < len(p.values); i++ {
+		q := r.values[i] / p.values[i]
+		if r.unit == "ms" {
+			q = p.values[i] / r.values[i]
+		}
+		ratios = append(ratios, q)
+	}
+	if len(ratios) == 0 {
+		return 0, false
+	}
+	sort.Float64s(ratios)
+	return ratios[len(ratios)/2], true
 }

@@ -547,20 +547,15 @@ func rwVerdicts(w io.Writer, results []*result) {
 		}
 		for _, tg := range s.targets {
 			r, p := find(tg.tool, tg.op), find(tg.peer, tg.op)
-			if r == nil || p == nil {
+			var q float64
+			ok := r != nil && p != nil
+			if ok {
+				q, ok = medianRatio(r, p)
+			}
+			if !ok {
 				fmt.Fprintf(w, "%s target %s: not measured\n", name, tg.text)
 				continue
 			}
-			var ratios []float64
-			for i := 0; i < len(r.values) && i < len(p.values); i++ {
-				q := r.values[i] / p.values[i]
-				if r.unit == "ms" {
-					q = p.values[i] / r.values[i]
-				}
-				ratios = append(ratios, q)
-			}
-			sort.Float64s(ratios)
-			q := ratios[len(ratios)/2]
 			fmt.Fprintf(w, "%s target %s: %.2fx -> %s\n", name, tg.text, q, metStr(q >= tg.min))
 		}
 		if s.maxRSS > 0 {
