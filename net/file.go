@@ -33,6 +33,20 @@ var _ p9.File = (*file)(nil)
 
 func (f *file) ex() *export { return f.c.ex }
 
+// change starts a change through f: EROFS on a read-only export, EIO once
+// the export is going away; otherwise the export's write lock is held and
+// the caller releases it with wunlock.
+func (f *file) change() (*export, error) {
+	ex := f.ex()
+	if ex.readOnly() {
+		return nil, syscall.EROFS
+	}
+	if !ex.wlock() {
+		return nil, syscall.EIO
+	}
+	return ex, nil
+}
+
 // errno converts an error from the vfs layer to the 9P error. Errors at the
 // vfs boundary are syscall.Errno already; anything else becomes EIO.
 func errno(err error) error {
@@ -240,12 +254,9 @@ func ptime(sec, nsec uint64) time.Time { return time.Unix(int64(sec), int64(nsec
 // SetAttr implements p9.File: chmod, chown, truncate and utimes, checked
 // as the syscall layer checks them (vfs.CheckSetattr, CheckUtimes).
 func (f *file) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
-	ex := f.ex()
-	if ex.readOnly() {
-		return syscall.EROFS
-	}
-	if !ex.wlock() {
-		return syscall.EIO
+	ex, err := f.change()
+	if err != nil {
+		return err
 	}
 	defer ex.wunlock()
 	a, err := f.attr()
@@ -445,12 +456,9 @@ func (f *file) FSync() error {
 
 // SetXattr implements p9.File.
 func (f *file) SetXattr(name string, data []byte, flags p9.XattrFlags) error {
-	ex := f.ex()
-	if ex.readOnly() {
-		return syscall.EROFS
-	}
-	if !ex.wlock() {
-		return syscall.EIO
+	ex, err := f.change()
+	if err != nil {
+		return err
 	}
 	defer ex.wunlock()
 	if err := f.xattrAccess(name, vfs.AccessWrite); err != nil {
@@ -505,12 +513,9 @@ func (f *file) ListXattrs() ([]string, error) {
 
 // RemoveXattr implements p9.File.
 func (f *file) RemoveXattr(name string) error {
-	ex := f.ex()
-	if ex.readOnly() {
-		return syscall.EROFS
-	}
-	if !ex.wlock() {
-		return syscall.EIO
+	ex, err := f.change()
+	if err != nil {
+		return err
 	}
 	defer ex.wunlock()
 	if err := f.xattrAccess(name, vfs.AccessWrite); err != nil {
